@@ -1,0 +1,253 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Asset kinds and statuses.
+const (
+	KindPhoto = "photo"
+
+	StatusProcessing = "processing"
+	StatusReady      = "ready"
+	StatusFailed     = "failed"
+)
+
+// Ref names a vocabulary entry (an event, a person) from an asset.
+type Ref struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// GPS is a position in decimal degrees (WGS 84).
+type GPS struct {
+	Lat float64  `json:"lat"`
+	Lon float64  `json:"lon"`
+	Alt *float64 `json:"alt,omitempty"`
+}
+
+// Rendition is a derived file of an asset, stored under DerivedKey(id, name).
+type Rendition struct {
+	Width  int    `json:"width,omitempty"`
+	Height int    `json:"height,omitempty"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // the strong ETag
+	MIME   string `json:"mime"`
+}
+
+// Asset is one original and everything known about it. Its JSON is the
+// storage format; the server shapes the API view from it.
+type Asset struct {
+	ID         string               `json:"id"`
+	Kind       string               `json:"kind"`
+	Status     string               `json:"status"`
+	Error      string               `json:"error,omitempty"`
+	Filename   string               `json:"filename"`
+	Size       int64                `json:"size"`
+	SHA256     string               `json:"sha256"`
+	MIME       string               `json:"mime"`
+	CapturedAt *time.Time           `json:"captured_at,omitempty"`
+	UploadedAt time.Time            `json:"uploaded_at"`
+	UploadedBy string               `json:"uploaded_by"` // user id
+	Event      *Ref                 `json:"event,omitempty"`
+	People     []Ref                `json:"people,omitempty"`
+	Tags       []string             `json:"tags,omitempty"`
+	Title      string               `json:"title,omitempty"`
+	Caption    string               `json:"caption,omitempty"`
+	Credit     string               `json:"credit,omitempty"`
+	Width      int                  `json:"width,omitempty"`
+	Height     int                  `json:"height,omitempty"`
+	Duration   float64              `json:"duration,omitempty"`
+	Camera     string               `json:"camera,omitempty"`
+	GPS        *GPS                 `json:"gps,omitempty"`
+	Renditions map[string]Rendition `json:"renditions,omitempty"`
+	// JobIDs are the jobs that process this asset; it is ready when all are done.
+	JobIDs []string `json:"job_ids,omitempty"`
+}
+
+// AddBlobIntent records, durably, that the blob with this SHA-256 is about
+// to be committed to storage. If the process dies before CreateAsset, the
+// recovery at start finds the intent and removes the unreferenced blob.
+func (c *Catalog) AddBlobIntent(sha string) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bBlobIntents).Put([]byte(sha), []byte(c.now().UTC().Format(time.RFC3339)))
+	})
+}
+
+// OrphanBlobIntents returns the intents whose blob no asset references.
+// The caller deletes those blobs, then calls ClearBlobIntents.
+func (c *Catalog) OrphanBlobIntents() (orphans []string, err error) {
+	err = c.db.View(func(tx *bolt.Tx) error {
+		bySHA := tx.Bucket(bAssetsBySHA)
+		return tx.Bucket(bBlobIntents).ForEach(func(k, _ []byte) error {
+			if bySHA.Get(k) == nil {
+				orphans = append(orphans, string(k))
+			}
+			return nil
+		})
+	})
+	return orphans, err
+}
+
+// ClearBlobIntents forgets intents, once their blobs are referenced or deleted.
+func (c *Catalog) ClearBlobIntents(shas ...string) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bBlobIntents)
+		for _, s := range shas {
+			if err := b.Delete([]byte(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ClearAllBlobIntents forgets every intent; only Recover calls it, when no
+// upload is in flight.
+func (c *Catalog) ClearAllBlobIntents() error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bBlobIntents); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bBlobIntents)
+		return err
+	})
+}
+
+// Referenced reports whether an asset holds the blob with this SHA-256.
+func (c *Catalog) Referenced(sha string) (bool, error) {
+	found := false
+	err := c.db.View(func(tx *bolt.Tx) error { found = tx.Bucket(bAssetsBySHA).Get([]byte(sha)) != nil; return nil })
+	return found, err
+}
+
+// NewAsset is what an upload knows before processing.
+type NewAsset struct {
+	Kind, Filename, SHA256, MIME string
+	Size                         int64
+	UploadedBy                   string
+	Event                        string   // event name, created if new
+	People                       []string // person names, created if new
+	Tags                         []string
+	Title, Caption, Credit       string
+	// Jobs are the kinds of the first jobs to run, committed with the asset.
+	Jobs []string
+}
+
+// CreateAsset commits a new asset, its first jobs and the vocabulary it
+// names in one transaction, and clears the blob's intent. If an asset with
+// the same bytes exists, it returns that one and duplicate true instead.
+func (c *Catalog) CreateAsset(n NewAsset) (a Asset, duplicate bool, err error) {
+	now := c.now().UTC()
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bBlobIntents).Delete([]byte(n.SHA256)); err != nil {
+			return err
+		}
+		if id := tx.Bucket(bAssetsBySHA).Get([]byte(n.SHA256)); id != nil {
+			duplicate = true
+			return getJSON(tx.Bucket(bAssets), id, &a)
+		}
+		a = Asset{
+			ID: NewID(now), Kind: n.Kind, Status: StatusProcessing, Filename: n.Filename, Size: n.Size,
+			SHA256: n.SHA256, MIME: n.MIME, UploadedAt: now, UploadedBy: n.UploadedBy,
+			Tags: cleanTags(n.Tags), Title: n.Title, Caption: n.Caption, Credit: n.Credit,
+		}
+		if strings.TrimSpace(n.Event) != "" {
+			ref, err := ensureRef(tx, bEvents, bEventsByName, n.Event, now)
+			if err != nil {
+				return err
+			}
+			a.Event = &ref
+		}
+		for _, name := range n.People {
+			if strings.TrimSpace(name) == "" {
+				continue
+			}
+			ref, err := ensureRef(tx, bPeople, bPeopleByName, name, now)
+			if err != nil {
+				return err
+			}
+			a.People = append(a.People, ref)
+		}
+		for _, kind := range n.Jobs {
+			j := Job{ID: NewID(now), Kind: kind, AssetID: a.ID, State: JobQueued, CreatedAt: now, UpdatedAt: now}
+			if err := putJob(tx, j); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bJobsPending).Put([]byte(j.ID), nil); err != nil {
+				return err
+			}
+			a.JobIDs = append(a.JobIDs, j.ID)
+		}
+		if len(a.JobIDs) == 0 {
+			a.Status = StatusReady
+		}
+		if err := tx.Bucket(bAssetsBySHA).Put([]byte(a.SHA256), []byte(a.ID)); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bAssets), []byte(a.ID), a)
+	})
+	if err != nil {
+		return Asset{}, false, fmt.Errorf("catalog: create asset: %w", err)
+	}
+	return a, duplicate, nil
+}
+
+// Asset returns the asset with id.
+func (c *Catalog) Asset(id string) (Asset, error) {
+	var a Asset
+	err := c.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bAssets), []byte(id), &a) })
+	if err != nil {
+		return Asset{}, fmt.Errorf("catalog: asset %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// AssetBySHA256 returns the asset holding the given bytes.
+func (c *Catalog) AssetBySHA256(sha string) (Asset, error) {
+	var a Asset
+	err := c.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bAssetsBySHA).Get([]byte(sha))
+		if id == nil {
+			return ErrNotFound
+		}
+		return getJSON(tx.Bucket(bAssets), id, &a)
+	})
+	if err != nil {
+		return Asset{}, fmt.Errorf("catalog: asset sha256 %s: %w", sha, err)
+	}
+	return a, nil
+}
+
+// EachAsset calls fn for every asset in id order, inside one read
+// transaction: fn must not call back into the catalog's write methods.
+func (c *Catalog) EachAsset(fn func(Asset) error) error {
+	return c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bAssets).ForEach(func(_, v []byte) error {
+			var a Asset
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+			return fn(a)
+		})
+	})
+}
+
+func cleanTags(in []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range in {
+		t = strings.TrimSpace(t)
+		if t == "" || len(t) > 100 || seen[strings.ToLower(t)] {
+			continue
+		}
+		seen[strings.ToLower(t)] = true
+		out = append(out, t)
+	}
+	return out
+}

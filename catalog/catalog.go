@@ -1,0 +1,145 @@
+// Package catalog is Acervo's source of truth: users, sessions, tokens,
+// assets and the durable job queue, in one bbolt file. Every state change
+// that must survive a crash is one bbolt transaction, so an asset and the
+// jobs that will process it are committed together or not at all.
+package catalog
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Errors callers test with errors.Is.
+var (
+	ErrNotFound  = errors.New("catalog: not found")
+	ErrExists    = errors.New("catalog: already exists")
+	ErrNoJob     = errors.New("catalog: no job ready")
+	ErrForbidden = errors.New("catalog: forbidden")
+	ErrInvalid   = errors.New("catalog: invalid")
+)
+
+var (
+	bUsers        = []byte("users")         // user id → User
+	bUsersByName  = []byte("users_by_name") // lower-case username → user id
+	bSessions     = []byte("sessions")      // sha256(session secret) → Session
+	bTokens       = []byte("tokens")        // sha256(token) → Token
+	bTokensByID   = []byte("tokens_by_id")  // token id → sha256(token)
+	bAssets       = []byte("assets")        // asset id → Asset
+	bAssetsBySHA  = []byte("assets_by_sha") // sha256 hex → asset id
+	bJobs         = []byte("jobs")          // job id → Job (all states, history)
+	bJobsPending  = []byte("jobs_pending")  // job id → nil: queued, in id (time) order
+	bJobsRunning  = []byte("jobs_running")  // job id → nil: claimed by a worker
+	bBlobIntents  = []byte("blob_intents")  // sha256 hex → time: blob being committed
+	bMeta         = []byte("meta")
+	allBuckets    = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName}
+	schemaVersion = []byte("1")
+)
+
+// Config configures a Catalog.
+type Config struct {
+	// Path of the bbolt file. Required (conventionally <data>/catalog.db).
+	Path string
+	// LockTimeout is how long Open waits for another process holding the
+	// file. Default 2s: a second server on the same data folder fails fast.
+	LockTimeout time.Duration
+	// Now returns the current time. Default time.Now; tests pin it.
+	Now func() time.Time
+}
+
+func (c *Config) withDefaults() error {
+	if c.Path == "" {
+		return errors.New("catalog: Config.Path is required")
+	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = 2 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Catalog is safe for concurrent use.
+type Catalog struct {
+	db  *bolt.DB
+	now func() time.Time
+}
+
+// Open opens or creates the catalog file.
+func Open(cfg Config) (*Catalog, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: cfg.LockTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: open %s: %w", cfg.Path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bMeta).Put([]byte("schema"), schemaVersion)
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: init: %w", err)
+	}
+	return &Catalog{db: db, now: cfg.Now}, nil
+}
+
+// Close closes the database file.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Check runs bbolt's consistency check and returns the first problem found.
+func (c *Catalog) Check() error {
+	return c.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("catalog: check: %w", err)
+		}
+		return nil
+	})
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a 26-character id: 48 bits of milliseconds then 80 random
+// bits, so ids sort by creation time (the job queue relies on it) and never
+// collide in practice.
+func NewID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return idEncoding.EncodeToString(b[:])
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}

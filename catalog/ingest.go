@@ -1,0 +1,180 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/comsoc/acervo/storage"
+)
+
+// ErrUnsupportedMedia means the bytes are not a kind of media Acervo keeps.
+var ErrUnsupportedMedia = errors.New("catalog: unsupported media type")
+
+// SniffFunc tells the kind and MIME type of media from its first bytes
+// (at most 512), or ok false when Acervo does not accept it.
+type SniffFunc func(head []byte) (kind, mime string, ok bool)
+
+// Ingester stores originals and records them: the one path by which bytes
+// enter the archive, shared by HTTP uploads and `acervo import`.
+type Ingester struct {
+	Catalog *Catalog
+	Store   storage.Store
+	Sniff   SniffFunc
+	// JobsFor lists the first jobs for a kind of asset.
+	JobsFor func(kind string) []string
+}
+
+// Ingest stores src and commits its asset: Stage then Commit.
+func (in *Ingester) Ingest(ctx context.Context, src io.Reader, n NewAsset) (a Asset, duplicate bool, err error) {
+	st, err := in.Stage(ctx, src)
+	if err != nil {
+		return Asset{}, false, err
+	}
+	defer st.Abort()
+	return in.Commit(st, n)
+}
+
+// Staged is an original streamed to staging and hashed, not yet part of
+// the archive. Exactly one of Commit or Abort must follow.
+type Staged struct {
+	w      storage.Writer
+	Kind   string
+	MIME   string
+	SHA256 string
+	Size   int64
+}
+
+// Abort discards the staged bytes; a no-op after Commit.
+func (st *Staged) Abort() {
+	if st.w != nil {
+		st.w.Abort()
+		st.w = nil
+	}
+}
+
+// Stage streams src into staging while hashing it. Bytes that sniff as
+// unsupported return ErrUnsupportedMedia having stored nothing; a read
+// error leaves nothing behind either.
+func (in *Ingester) Stage(ctx context.Context, src io.Reader) (*Staged, error) {
+	head := make([]byte, 512)
+	k, err := io.ReadFull(src, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("catalog: ingest: read: %w", err)
+	}
+	head = head[:k]
+	kind, mime, ok := in.Sniff(head)
+	if !ok {
+		return nil, ErrUnsupportedMedia
+	}
+	w, err := in.Store.Create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	dst := io.MultiWriter(w, h)
+	if _, err := dst.Write(head); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("catalog: ingest: stage: %w", err)
+	}
+	size, err := io.CopyBuffer(dst, src, make([]byte, 1<<20))
+	if err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("catalog: ingest: %w", err)
+	}
+	return &Staged{w: w, Kind: kind, MIME: mime, Size: size + int64(k), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// Commit makes a staged original part of the archive (DESIGN.md invariant
+// 1): when it returns without error the original is fsynced under its
+// SHA-256 and the asset and its first jobs are committed in one
+// transaction. Same bytes as an existing asset return that asset with
+// duplicate true and store nothing. n's Kind, SHA256, MIME, Size and Jobs
+// are taken from the staged bytes.
+func (in *Ingester) Commit(st *Staged, n NewAsset) (a Asset, duplicate bool, err error) {
+	if st.w == nil {
+		return Asset{}, false, errors.New("catalog: ingest: staged original already finished")
+	}
+	n.Kind, n.MIME, n.Size, n.SHA256 = st.Kind, st.MIME, st.Size, st.SHA256
+	if in.JobsFor != nil {
+		n.Jobs = in.JobsFor(st.Kind)
+	}
+	if existing, err := in.Catalog.AssetBySHA256(n.SHA256); err == nil {
+		st.Abort()
+		return existing, true, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Asset{}, false, err
+	}
+	key, err := storage.BlobKey(n.SHA256)
+	if err != nil {
+		return Asset{}, false, err
+	}
+	if err := in.Catalog.AddBlobIntent(n.SHA256); err != nil {
+		return Asset{}, false, err
+	}
+	w := st.w
+	st.w = nil
+	if err := w.Commit(key); err != nil {
+		in.forgetBlob(n.SHA256, key)
+		return Asset{}, false, err
+	}
+	a, duplicate, err = in.Catalog.CreateAsset(n)
+	if err != nil {
+		in.forgetBlob(n.SHA256, key)
+		return Asset{}, false, err
+	}
+	return a, duplicate, nil
+}
+
+// forgetBlob undoes a blob commit whose asset record failed, unless another
+// asset holds the same bytes. If this fails too, the intent stays and the
+// recovery at the next start removes the blob.
+func (in *Ingester) forgetBlob(sha, key string) {
+	if ref, err := in.Catalog.Referenced(sha); err != nil || ref {
+		return
+	}
+	if err := in.Store.Delete(context.Background(), key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return
+	}
+	in.Catalog.ClearBlobIntents(sha)
+}
+
+// Recover runs once at start, before serving: it removes staging a crash
+// left behind and blobs committed without their asset, and queues again the
+// jobs that were running. It returns a summary for the log.
+func (in *Ingester) Recover(ctx context.Context) (string, error) {
+	staged := 0
+	if cl, ok := in.Store.(storage.Cleaner); ok {
+		n, err := cl.CleanStaging()
+		if err != nil {
+			return "", err
+		}
+		staged = n
+	}
+	orphans, err := in.Catalog.OrphanBlobIntents()
+	if err != nil {
+		return "", err
+	}
+	for _, sha := range orphans {
+		key, err := storage.BlobKey(sha)
+		if err != nil {
+			return "", err
+		}
+		if err := in.Store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return "", err
+		}
+	}
+	// Intents whose asset exists were cleared in its transaction; any left
+	// now have no blob either.
+	if err := in.Catalog.ClearAllBlobIntents(); err != nil {
+		return "", err
+	}
+	requeued, failed, err := in.Catalog.RecoverJobs()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("removed %d staging entries and %d orphan blobs; requeued %d interrupted jobs, failed %d", staged, len(orphans), requeued, failed), nil
+}

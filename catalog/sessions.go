@@ -1,0 +1,187 @@
+package catalog
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Session is a browser login. Only the SHA-256 of its secret is stored, so a
+// copy of the database does not hand out live sessions.
+type Session struct {
+	UserID    string    `json:"user_id"`
+	CSRFToken string    `json:"csrf_token"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Token is a bearer token for scripts, stored as the SHA-256 of its secret.
+type Token struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// tokenPrefix marks Acervo tokens so secret scanners and people recognise them.
+const tokenPrefix = "acv_"
+
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func secretKey(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CreateSession logs a user in for ttl and returns the secret for the cookie.
+func (c *Catalog) CreateSession(userID string, ttl time.Duration) (secret string, s Session, err error) {
+	now := c.now().UTC()
+	secret = newSecret()
+	s = Session{UserID: userID, CSRFToken: newSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	err = c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bSessions), secretKey(secret), s) })
+	return secret, s, err
+}
+
+// SessionUser resolves a cookie secret to its live session and enabled user.
+func (c *Catalog) SessionUser(secret string) (Session, User, error) {
+	var s Session
+	var u User
+	err := c.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bSessions), secretKey(secret), &s); err != nil {
+			return err
+		}
+		if !c.now().Before(s.ExpiresAt) {
+			return ErrNotFound
+		}
+		if err := getJSON(tx.Bucket(bUsers), []byte(s.UserID), &u); err != nil {
+			return err
+		}
+		if u.Disabled {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return Session{}, User{}, fmt.Errorf("catalog: session: %w", err)
+	}
+	return s, u, nil
+}
+
+// DeleteSession logs a session out. Unknown secrets are not an error.
+func (c *Catalog) DeleteSession(secret string) error {
+	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bSessions).Delete(secretKey(secret)) })
+}
+
+// deleteSessionsOf ends every session of a user (password change, disable).
+func deleteSessionsOf(tx *bolt.Tx, userID string) error {
+	b := tx.Bucket(bSessions)
+	var doomed [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var s Session
+		if err := json.Unmarshal(v, &s); err != nil {
+			return err
+		}
+		if s.UserID == userID {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// CreateToken makes a bearer token for a user. The secret is returned once.
+func (c *Catalog) CreateToken(userID, name string) (secret string, t Token, err error) {
+	if len(name) > 100 {
+		return "", Token{}, fmt.Errorf("%w: token name too long", ErrInvalid)
+	}
+	now := c.now().UTC()
+	secret = tokenPrefix + newSecret()
+	t = Token{ID: NewID(now), UserID: userID, Name: name, CreatedAt: now}
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		key := secretKey(secret)
+		if err := tx.Bucket(bTokensByID).Put([]byte(t.ID), key); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bTokens), key, t)
+	})
+	return secret, t, err
+}
+
+// TokenUser resolves a bearer secret to its token and enabled user.
+func (c *Catalog) TokenUser(secret string) (Token, User, error) {
+	var t Token
+	var u User
+	err := c.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bTokens), secretKey(secret), &t); err != nil {
+			return err
+		}
+		if err := getJSON(tx.Bucket(bUsers), []byte(t.UserID), &u); err != nil {
+			return err
+		}
+		if u.Disabled {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return Token{}, User{}, fmt.Errorf("catalog: token: %w", err)
+	}
+	return t, u, nil
+}
+
+// Tokens lists a user's tokens (never their secrets), oldest first.
+func (c *Catalog) Tokens(userID string) ([]Token, error) {
+	out := []Token{}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		tokens := tx.Bucket(bTokens)
+		return tx.Bucket(bTokensByID).ForEach(func(id, key []byte) error {
+			var t Token
+			if err := json.Unmarshal(tokens.Get(key), &t); err != nil {
+				return err
+			}
+			if t.UserID == userID {
+				out = append(out, t)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteToken revokes a token. Only its owner or an admin may.
+func (c *Catalog) DeleteToken(by User, id string) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		key := tx.Bucket(bTokensByID).Get([]byte(id))
+		if key == nil {
+			return fmt.Errorf("catalog: token %s: %w", id, ErrNotFound)
+		}
+		var t Token
+		if err := getJSON(tx.Bucket(bTokens), key, &t); err != nil {
+			return err
+		}
+		if t.UserID != by.ID && !by.Can(RoleAdmin) {
+			return fmt.Errorf("catalog: token %s: %w", id, ErrNotFound)
+		}
+		if err := tx.Bucket(bTokens).Delete(key); err != nil {
+			return err
+		}
+		return tx.Bucket(bTokensByID).Delete([]byte(id))
+	})
+}

@@ -1,0 +1,208 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/comsoc/acervo/catalog"
+)
+
+// maxFieldBytes caps each text field of an upload form.
+const maxFieldBytes = 64 << 10
+
+// uploadAsset takes one file from a multipart form and streams it into the
+// archive: it is never buffered whole, in memory or in a temp dir outside
+// the data folder (Echo's FormFile would spool to os.TempDir, so the parts
+// are read by hand). Text fields may come before or after the file.
+func (s *Server) uploadAsset(c echo.Context) error {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		return errorf(http.StatusBadRequest, "multipart_required", "Envíe multipart/form-data con el campo file / send multipart/form-data with a file field")
+	}
+	mr, err := req.MultipartReader()
+	if err != nil {
+		return errorf(http.StatusBadRequest, "bad_multipart", "Formulario inválido / malformed multipart body")
+	}
+	idle := newIdleReader(c.Response(), s.cfg.UploadIdleTimeout)
+	user := currentUser(c)
+	fields := map[string][]string{}
+	var staged *catalog.Staged
+	defer func() {
+		if staged != nil {
+			staged.Abort()
+		}
+	}()
+	var filename string
+	start := time.Now()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return errorf(http.StatusBadRequest, "bad_multipart", "Formulario cortado o inválido / truncated or malformed multipart body")
+		}
+		if part.FormName() != "file" {
+			v, err := readField(part)
+			if err != nil {
+				return err
+			}
+			fields[part.FormName()] = append(fields[part.FormName()], v)
+			continue
+		}
+		if staged != nil {
+			return errorf(http.StatusBadRequest, "one_file", "Un archivo por petición / one file per request")
+		}
+		filename = part.FileName()
+		staged, err = s.cfg.Ingester.Stage(req.Context(), idle.wrap(part))
+		if errors.Is(err, catalog.ErrUnsupportedMedia) {
+			s.metrics.uploadsRefused.Add(1)
+			return errorf(http.StatusUnsupportedMediaType, "unsupported_media",
+				"Tipo de archivo no admitido: se aceptan fotos JPEG, PNG, TIFF, WebP y HEIC / unsupported file type")
+		}
+		if err != nil {
+			if req.Context().Err() != nil || idle.timedOut() || isBodyErr(err) {
+				return errorf(http.StatusBadRequest, "upload_interrupted", "La subida se interrumpió / upload interrupted")
+			}
+			return err
+		}
+	}
+	if staged == nil {
+		return errorf(http.StatusBadRequest, "missing_file", "Falta el archivo en el campo file / missing file field")
+	}
+	// The whole body is read, so fields sent after the file count too.
+	asset, duplicate, err := s.cfg.Ingester.Commit(staged, newAssetFrom(fields, filename, user.ID))
+	if err != nil {
+		return err
+	}
+	s.metrics.observeUpload(asset.Size, time.Since(start), duplicate)
+	if !duplicate && s.notifier != nil {
+		s.notifier.Notify()
+	}
+	v := s.assetView(asset)
+	if duplicate {
+		v.Duplicate = true
+		return c.JSON(http.StatusOK, v)
+	}
+	return c.JSON(http.StatusCreated, v)
+}
+
+// isBodyErr tells a broken or cut request body from a server-side failure.
+func isBodyErr(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		strings.Contains(err.Error(), "multipart")
+}
+
+func readField(p *multipart.Part) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
+	if err != nil {
+		return "", errorf(http.StatusBadRequest, "bad_multipart", "Formulario cortado / truncated form")
+	}
+	if len(b) > maxFieldBytes {
+		return "", errorf(http.StatusRequestEntityTooLarge, "field_too_large", "El campo %q es demasiado largo / field too long", p.FormName())
+	}
+	if !utf8.Valid(b) {
+		return "", errorf(http.StatusBadRequest, "invalid_utf8", "El campo %q no es UTF-8 / field is not UTF-8", p.FormName())
+	}
+	return norm.NFC.String(strings.TrimSpace(string(b))), nil
+}
+
+// newAssetFrom reads the optional form fields DESIGN.md lists; tags and
+// people may be repeated fields or comma-separated.
+func newAssetFrom(f map[string][]string, filename, userID string) catalog.NewAsset {
+	first := func(k string) string {
+		if v := f[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	list := func(k string) []string {
+		var out []string
+		for _, v := range f[k] {
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					out = append(out, item)
+				}
+			}
+		}
+		return out
+	}
+	return catalog.NewAsset{
+		Filename: cleanFilename(filename), UploadedBy: userID,
+		Event: first("event"), People: list("people"), Tags: list("tags"),
+		Title: first("title"), Caption: first("caption"), Credit: first("credit"),
+	}
+}
+
+// cleanFilename keeps the user's name as metadata only: NFC (macOS sends
+// NFD), no path, no control characters, at most 255 bytes.
+func cleanFilename(name string) string {
+	name = norm.NFC.String(name)
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	for len(name) > 255 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if strings.TrimSpace(name) == "" {
+		return "sin-nombre"
+	}
+	return name
+}
+
+func (s *Server) getAsset(c echo.Context) error {
+	a, err := s.cat.Asset(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.assetView(a))
+}
+
+// idleReader cuts an upload whose client stops sending: each read extends
+// the connection's read deadline by timeout, so a long upload lives as long
+// as bytes keep coming.
+type idleReader struct {
+	rc      *http.ResponseController
+	timeout time.Duration
+	expired bool
+}
+
+func newIdleReader(w http.ResponseWriter, timeout time.Duration) *idleReader {
+	return &idleReader{rc: http.NewResponseController(w), timeout: timeout}
+}
+
+func (r *idleReader) wrap(src io.Reader) io.Reader { return &idleRead{r: r, src: src} }
+
+func (r *idleReader) timedOut() bool { return r.expired }
+
+type idleRead struct {
+	r   *idleReader
+	src io.Reader
+}
+
+func (ir *idleRead) Read(p []byte) (int, error) {
+	_ = ir.r.rc.SetReadDeadline(time.Now().Add(ir.r.timeout))
+	n, err := ir.src.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		ir.r.expired = true
+	}
+	return n, err
+}

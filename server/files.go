@@ -1,0 +1,89 @@
+package server
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/comsoc/acervo/storage"
+)
+
+// getOriginal serves the exact uploaded bytes as an attachment carrying the
+// user's file name, with Range support. Content-addressed bytes never
+// change, so the SHA-256 is a strong ETag.
+func (s *Server) getOriginal(c echo.Context) error {
+	a, err := s.cat.Asset(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	key, err := storage.BlobKey(a.SHA256)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Disposition", attachment(a.Filename))
+	return s.serveObject(c, key, a.MIME, a.SHA256, "private, max-age=31536000, immutable")
+}
+
+// getRendition serves a derived file. Its URL carries a version (see
+// assetView), so browsers may cache it for a year.
+func (s *Server) getRendition(c echo.Context) error {
+	a, err := s.cat.Asset(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	name := c.Param("name")
+	r, ok := a.Renditions[name]
+	if !ok {
+		return errorf(http.StatusNotFound, "not_found", "Esa versión no existe (todavía) / no such rendition (yet)")
+	}
+	key, err := storage.DerivedKey(a.ID, name)
+	if err != nil {
+		return err
+	}
+	return s.serveObject(c, key, r.MIME, r.SHA256, "private, max-age=31536000")
+}
+
+// serveObject streams a stored object with http.ServeContent, which
+// answers Range, If-Range and If-None-Match from the ETag set here.
+func (s *Server) serveObject(c echo.Context, key, contentType, sha, cache string) error {
+	obj, err := s.store.Open(c.Request().Context(), key)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	h := c.Response().Header()
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	h.Set("Content-Type", contentType)
+	h.Set("ETag", `"`+sha+`"`)
+	h.Set("Cache-Control", cache)
+	http.ServeContent(c.Response(), c.Request(), "", obj.Info().ModTime, obj)
+	return nil
+}
+
+// attachment builds a Content-Disposition that keeps accents (RFC 6266 /
+// RFC 5987 filename*) with an ASCII fallback for old clients.
+func attachment(name string) string {
+	fallback := strings.Map(func(r rune) rune {
+		switch {
+		case r == '"' || r == '\\' || r == '%' || r == ';':
+			return '_'
+		case r < 0x20 || r > 0x7e:
+			return '_'
+		}
+		return r
+	}, name)
+	v := mime.FormatMediaType("attachment", map[string]string{"filename": fallback})
+	if v == "" {
+		v = "attachment"
+	}
+	if fallback != name {
+		v += "; filename*=UTF-8''" + url.PathEscape(name)
+	}
+	return v
+}

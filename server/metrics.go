@@ -1,0 +1,61 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// metrics are the server's counters, exposed in the Prometheus text format.
+// Hand-written because a handful of counters don't need a client library.
+type metrics struct {
+	uploads        atomic.Int64
+	uploadBytes    atomic.Int64
+	uploadNanos    atomic.Int64
+	duplicates     atomic.Int64
+	uploadsRefused atomic.Int64
+}
+
+func (m *metrics) observeUpload(size int64, took time.Duration, duplicate bool) {
+	if duplicate {
+		m.duplicates.Add(1)
+		return
+	}
+	m.uploads.Add(1)
+	m.uploadBytes.Add(size)
+	m.uploadNanos.Add(int64(took))
+}
+
+func (s *Server) getMetrics(c echo.Context) error {
+	queued, running, err := s.cat.QueueDepth()
+	if err != nil {
+		return err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := s.metrics
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	for _, line := range []struct {
+		name, help, typ string
+		value           float64
+	}{
+		{"acervo_uploads_total", "Originals stored.", "counter", float64(m.uploads.Load())},
+		{"acervo_upload_bytes_total", "Bytes of originals stored.", "counter", float64(m.uploadBytes.Load())},
+		{"acervo_upload_seconds_total", "Time spent receiving stored originals.", "counter", time.Duration(m.uploadNanos.Load()).Seconds()},
+		{"acervo_upload_duplicates_total", "Uploads of bytes already in the archive.", "counter", float64(m.duplicates.Load())},
+		{"acervo_uploads_refused_total", "Uploads refused as unsupported media.", "counter", float64(m.uploadsRefused.Load())},
+		{"acervo_jobs_queued", "Jobs waiting.", "gauge", float64(queued)},
+		{"acervo_jobs_running", "Jobs being worked on.", "gauge", float64(running)},
+		{"acervo_go_heap_bytes", "Go heap in use.", "gauge", float64(ms.HeapInuse)},
+		{"acervo_go_goroutines", "Goroutines.", "gauge", float64(runtime.NumGoroutine())},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", line.name, line.help, line.name, line.typ, line.name, line.value)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+// Package server is Acervo's HTTP face: sessions and tokens, the JSON API,
+// and file serving. It is the only package that imports Echo; nothing
+// imports it. Handlers are grouped by resource; routes.go lists them all.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/storage"
+)
+
+// Notifier is told when new jobs are queued (the transcode pool).
+type Notifier interface{ Notify() }
+
+// Config configures the server. Zero values take the documented defaults.
+type Config struct {
+	// Catalog, Store and Ingester are required.
+	Catalog  *catalog.Catalog
+	Store    storage.Store
+	Ingester *catalog.Ingester
+	// Jobs is notified after uploads; optional.
+	Jobs Notifier
+	// SessionTTL is how long a login lasts. Default 14 days: editors work
+	// from one browser and hate logging in every morning.
+	SessionTTL time.Duration
+	// SecureCookies marks the session cookie Secure. Set it when served
+	// over HTTPS (directly or behind a TLS proxy).
+	SecureCookies bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// for the client address (login throttling, audit). Default none: the
+	// client address is the TCP peer's.
+	TrustedProxies []*net.IPNet
+	// UploadIdleTimeout aborts an upload whose body sends nothing for this
+	// long, freeing its staging. Default 2 minutes. Long uploads are fine;
+	// stalled ones are not.
+	UploadIdleTimeout time.Duration
+	// Log receives errors with their ids. Default slog.Default().
+	Log *slog.Logger
+}
+
+func (c *Config) withDefaults() error {
+	if c.Catalog == nil || c.Store == nil || c.Ingester == nil {
+		return errors.New("server: Config needs Catalog, Store and Ingester")
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 14 * 24 * time.Hour
+	}
+	if c.UploadIdleTimeout <= 0 {
+		c.UploadIdleTimeout = 2 * time.Minute
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return nil
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg      Config
+	cat      *catalog.Catalog
+	store    storage.Store
+	echo     *echo.Echo
+	limiter  *loginLimiter
+	metrics  *metrics
+	notifier Notifier
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, cat: cfg.Catalog, store: cfg.Store,
+		limiter: newLoginLimiter(), metrics: &metrics{},
+		notifier: cfg.Jobs,
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	// Deliberately: without trusted proxies, the client is the TCP peer and
+	// X-Forwarded-For is ignored, so it can't be forged to dodge throttling.
+	if len(cfg.TrustedProxies) == 0 {
+		e.IPExtractor = echo.ExtractIPDirect()
+	} else {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
+	s.echo = e
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the root http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer returns an http.Server for addr with the timeouts Acervo
+// needs: a bound on slow headers, none on whole requests, because a 10 GB
+// upload on a weak connection can take hours (idle uploads are cut by
+// UploadIdleTimeout instead).
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+// apiError is an error with the status and code a client sees.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func errorf(status int, code, format string, args ...any) error {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// handleError maps every error to the JSON shape of DESIGN.md. Internal
+// errors are logged with an id and never shown to the client.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, storage.ErrNotFound):
+		ae = &apiError{http.StatusNotFound, "not_found", "No existe / not found"}
+	case errors.Is(err, catalog.ErrInvalid):
+		ae = &apiError{http.StatusBadRequest, "invalid", publicMessage(err)}
+	case errors.Is(err, catalog.ErrExists):
+		ae = &apiError{http.StatusConflict, "exists", publicMessage(err)}
+	case errors.Is(err, catalog.ErrForbidden):
+		ae = &apiError{http.StatusForbidden, "forbidden", "No tiene permiso / forbidden"}
+	case errors.As(err, &he):
+		ae = &apiError{he.Code, codeFor(he.Code), http.StatusText(he.Code)}
+	default:
+		id := catalog.NewID(time.Now())
+		s.cfg.Log.Error("request failed", "error_id", id, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		ae = &apiError{http.StatusInternalServerError, "internal", "Error interno / internal error (id " + id + ")"}
+	}
+	body := map[string]any{"error": map[string]string{"code": ae.Code, "message": ae.Message}}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(ae.Status)
+		return
+	}
+	c.JSON(ae.Status, body)
+}
+
+// publicMessage strips the package prefixes from a catalog validation
+// error, which is written for users.
+func publicMessage(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"catalog: invalid: ", "catalog: already exists: "} {
+		if i := strings.Index(msg, p); i >= 0 {
+			return msg[i+len(p):]
+		}
+	}
+	return msg
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "bad_request"
+}

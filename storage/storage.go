@@ -1,0 +1,117 @@
+// Package storage defines where Acervo keeps bytes: originals, addressed by
+// their SHA-256, and the renditions derived from them, addressed by asset and
+// name. The interface is small on purpose so that an S3-compatible backend can
+// slot in beside the local disk one without touching handlers or workers.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+)
+
+// ErrNotFound is returned by Open, Stat and Delete when no object has the key.
+var ErrNotFound = errors.New("storage: not found")
+
+// ErrBadKey is returned when a key is not one of the shapes made by BlobKey or
+// DerivedKey. Keys never come from users unchecked.
+var ErrBadKey = errors.New("storage: bad key")
+
+// Store keeps immutable objects under keys. Writes are staged and become
+// visible, durably, only on Commit. Implementations are safe for concurrent use.
+type Store interface {
+	// Create starts a new staged object. The caller must call exactly one of
+	// Commit or Abort on the returned Writer.
+	Create(ctx context.Context) (Writer, error)
+	// Open returns the object for reading. The caller closes it.
+	Open(ctx context.Context, key string) (Object, error)
+	// Stat returns the object's size and modification time.
+	Stat(ctx context.Context, key string) (Info, error)
+	// Delete removes the object; a missing object is ErrNotFound.
+	Delete(ctx context.Context, key string) error
+	// Walk calls fn for every committed key that starts with prefix, in no
+	// particular order. It stops at the first error fn returns.
+	Walk(ctx context.Context, prefix string, fn func(key string) error) error
+}
+
+// Writer stages one object. Bytes written are not visible until Commit.
+type Writer interface {
+	io.Writer
+	// Commit makes the staged bytes durable under key, replacing any object
+	// already there, and returns only once they would survive a crash.
+	Commit(key string) error
+	// Abort discards the staged bytes. It is safe after Commit (a no-op).
+	Abort() error
+}
+
+// Object is a committed object opened for reading; Seek makes Range
+// requests cheap.
+type Object interface {
+	io.ReadSeekCloser
+	Info() Info
+}
+
+// Info describes a committed object.
+type Info struct {
+	Size    int64
+	ModTime time.Time
+}
+
+// Cleaner is an optional ability: backends that stage bytes on disk remove
+// staging left behind by a crash. Called once at start, before any Create.
+type Cleaner interface {
+	CleanStaging() (removed int, err error)
+}
+
+// LocalPather is an optional ability: backends on the local file system give
+// the path of an object so child processes (ffmpeg, djpeg) can read it
+// directly instead of through a pipe.
+type LocalPather interface {
+	LocalPath(key string) (string, error)
+}
+
+var (
+	hexSum    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	assetID   = regexp.MustCompile(`^[0-9a-z]{8,40}$`)
+	rendition = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+)
+
+// BlobKey is the key of an original: its SHA-256 in lower-case hex, fanned
+// out so no directory grows past 65,536 entries. Originals carry no name or
+// extension (DESIGN.md invariant 4).
+func BlobKey(sha256hex string) (string, error) {
+	if !hexSum.MatchString(sha256hex) {
+		return "", fmt.Errorf("%w: sha256 %q", ErrBadKey, sha256hex)
+	}
+	return "blobs/sha256/" + sha256hex[0:2] + "/" + sha256hex[2:4] + "/" + sha256hex, nil
+}
+
+// DerivedKey is the key of a rendition of an asset, e.g. derived/<id>/thumb.jpg.
+func DerivedKey(asset, name string) (string, error) {
+	if !assetID.MatchString(asset) || !rendition.MatchString(name) || name == "." || name == ".." {
+		return "", fmt.Errorf("%w: rendition %q of %q", ErrBadKey, name, asset)
+	}
+	return "derived/" + asset + "/" + name, nil
+}
+
+// ValidKey reports whether key has one of the shapes BlobKey or DerivedKey make.
+func ValidKey(key string) bool {
+	if len(key) == len("blobs/sha256/ab/cd/")+64 && key[:13] == "blobs/sha256/" {
+		sum := key[len(key)-64:]
+		k, err := BlobKey(sum)
+		return err == nil && k == key
+	}
+	if len(key) > 8 && key[:8] == "derived/" {
+		rest := key[8:]
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == '/' {
+				k, err := DerivedKey(rest[:i], rest[i+1:])
+				return err == nil && k == key
+			}
+		}
+	}
+	return false
+}
