@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,7 +173,9 @@ func (c *Catalog) CreateAsset(n NewAsset) (a Asset, duplicate bool, err error) {
 			if err != nil {
 				return err
 			}
-			a.People = append(a.People, ref)
+			if !slices.Contains(a.People, ref) {
+				a.People = append(a.People, ref)
+			}
 		}
 		for _, kind := range n.Jobs {
 			j := Job{ID: NewID(now), Kind: kind, AssetID: a.ID, State: JobQueued, CreatedAt: now, UpdatedAt: now}
