@@ -1,6 +1,7 @@
 package server
 
 import (
+	_ "embed"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,7 @@ func (s *Server) routes() {
 
 	api := e.Group("/api/v1")
 	api.POST("/login", s.login)
+	api.GET("/openapi.yaml", getOpenAPI)
 
 	authed := api.Group("", s.authenticate)
 	authed.POST("/logout", s.logout)
@@ -64,4 +66,12 @@ func (s *Server) listJobs(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"jobs": jobs})
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// getOpenAPI serves the API contract, so clients and people read the same one.
+func getOpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml; charset=utf-8", openAPI)
 }
