@@ -20,11 +20,11 @@ func (s *Server) routes() {
 
 	api := e.Group("/api/v1")
 	api.POST("/login", s.login)
-	api.GET("/openapi.yaml", getOpenAPI)
 
 	authed := api.Group("", s.authenticate)
 	authed.POST("/logout", s.logout)
 	authed.GET("/me", s.me)
+	authed.GET("/openapi.yaml", getOpenAPI)
 
 	authed.POST("/tokens", s.createToken)
 	authed.GET("/tokens", s.listTokens)
