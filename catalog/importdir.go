@@ -152,7 +152,7 @@ func (in *Ingester) importFile(ctx context.Context, path string, tmpl NewAsset) 
 	_, dup, err := in.Ingest(ctx, f, n)
 	switch {
 	case errors.Is(err, ErrUnsupportedMedia):
-		return "skipped", "not a supported photo"
+		return "skipped", "no es una foto admitida / not a supported photo"
 	case err != nil:
 		return "failed", err.Error()
 	case dup:

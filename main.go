@@ -1,0 +1,421 @@
+// Command acervo is the media archive of a press office: one binary that
+// serves the archive, imports old ones and manages users. main.go is the
+// only place that reads flags and the environment; it builds each part's
+// Config and wires the parts together.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	bolt "go.etcd.io/bbolt/errors"
+	"golang.org/x/term"
+
+	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/server"
+	"github.com/comsoc/acervo/storage/disk"
+	"github.com/comsoc/acervo/transcode"
+)
+
+const usage = `acervo — archivo de medios / media archive
+
+  acervo serve [--addr :8080] [--data ./data]    serve the archive
+  acervo import [--data ./data] [flags] DIR       ingest a folder tree of photos
+  acervo user add USERNAME [--role R] [--name N]  create a user (password from ACERVO_PASSWORD or prompt)
+  acervo user passwd USERNAME                     change a password
+
+Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
+ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1.
+`
+
+func main() {
+	// Decoding children re-execute this binary; they never get past here.
+	if transcode.RunChild() {
+		return
+	}
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "import":
+		err = importCmd(os.Args[2:])
+	case "user":
+		err = userCmd(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "acervo: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acervo:", err)
+		os.Exit(1)
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(env(key, ""), &n); err == nil {
+		return n
+	}
+	return def
+}
+
+// archive is the opened data folder: what serve and import share.
+type archive struct {
+	data  string
+	store *disk.Store
+	cat   *catalog.Catalog
+	ing   *catalog.Ingester
+	exif  *transcode.ExifTool
+	pool  *transcode.Pool
+}
+
+func openArchive(data string, workers int, log *slog.Logger) (*archive, error) {
+	store, err := disk.New(disk.Config{Root: data})
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Open(catalog.Config{Path: filepath.Join(data, "catalog.db")})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("the catalog in %s is in use: is acervo serve running on this data folder? Stop it first", data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &archive{data: data, store: store, cat: cat}
+	a.ing = &catalog.Ingester{Catalog: cat, Store: store, Sniff: transcode.Sniff, JobsFor: transcode.JobsFor}
+	summary, err := a.ing.Recover(context.Background())
+	if err != nil {
+		cat.Close()
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	log.Info("recovered", "summary", summary)
+	a.exif, err = transcode.NewExifTool(transcode.ExifToolConfig{})
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	a.pool, err = transcode.NewPool(transcode.PoolConfig{
+		Workers:    workers,
+		ScratchDir: filepath.Join(store.StagingDir(), "jobs"),
+		Log:        log,
+	}, cat, store, a.exif)
+	if err != nil {
+		a.exif.Close()
+		cat.Close()
+		return nil, err
+	}
+	a.pool.Start()
+	return a, nil
+}
+
+func (a *archive) close() {
+	a.pool.Stop()
+	a.exif.Close()
+	a.cat.Close()
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", env("ACERVO_ADDR", ":8080"), "listen address (ACERVO_ADDR)")
+	data := fs.String("data", env("ACERVO_DATA", "./data"), "data folder (ACERVO_DATA)")
+	workers := fs.Int("workers", envInt("ACERVO_WORKERS", 0), "transcoding workers; 0 = one per CPU (ACERVO_WORKERS)")
+	proxies := fs.String("trusted-proxies", env("ACERVO_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For is trusted (ACERVO_TRUSTED_PROXIES)")
+	secure := fs.Bool("secure-cookies", env("ACERVO_SECURE_COOKIES", "") == "1", "mark cookies Secure, for HTTPS (ACERVO_SECURE_COOKIES=1)")
+	fs.Parse(args)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	nets, err := parseCIDRs(*proxies)
+	if err != nil {
+		return err
+	}
+	a, err := openArchive(*data, *workers, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := firstStart(a.cat); err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool,
+		SecureCookies: *secure, TrustedProxies: nets, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	hs := srv.HTTPServer(*addr)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Acervo: http://%s/  (datos / data: %s)\n", displayAddr(ln.Addr()), *data)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func parseCIDRs(s string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxies: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// firstStart creates the admin account on an empty catalog, with the
+// password from ACERVO_ADMIN_PASSWORD or a generated one printed once.
+func firstStart(cat *catalog.Catalog) error {
+	n, err := cat.CountUsers()
+	if err != nil || n > 0 {
+		return err
+	}
+	password := os.Getenv("ACERVO_ADMIN_PASSWORD")
+	generated := password == ""
+	if generated {
+		b := make([]byte, 15)
+		rand.Read(b)
+		password = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if _, err := cat.CreateUser(catalog.NewUser{Username: "admin", Password: password, Role: catalog.RoleAdmin, Name: "Administrador"}); err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	if generated {
+		fmt.Printf("\nPrimer inicio / first start — usuario: admin  contraseña / password: %s\n(se muestra una sola vez / shown only once)\n\n", password)
+	} else {
+		fmt.Println("Primer inicio / first start — usuario admin creado con ACERVO_ADMIN_PASSWORD")
+	}
+	return nil
+}
+
+func importCmd(args []string) error {
+	fs := flag.NewFlagSet("import", flag.ExitOnError)
+	data := fs.String("data", env("ACERVO_DATA", "./data"), "data folder (ACERVO_DATA)")
+	workers := fs.Int("workers", envInt("ACERVO_WORKERS", 0), "transcoding workers; 0 = one per CPU")
+	user := fs.String("user", "admin", "account recorded as uploader")
+	event := fs.String("event", "", "event for every imported photo")
+	tags := fs.String("tags", "", "comma-separated tags for every imported photo")
+	credit := fs.String("credit", "", "credit line for every imported photo")
+	noWait := fs.Bool("no-wait", false, "don't wait for thumbnails; the server makes them later")
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		return errors.New("usage: acervo import [flags] DIR")
+	}
+	dir := fs.Arg(0)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := openArchive(*data, *workers, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.cat.UserByName(*user)
+	if err != nil {
+		return fmt.Errorf("user %q: %w (run acervo serve once to create admin, or acervo user add)", *user, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetDescription("importando"), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount())
+	stats, bad, err := a.ing.ImportDir(ctx, catalog.ImportOptions{
+		Dir: dir, JournalDir: filepath.Join(*data, "imports"),
+		Template: catalog.NewAsset{UploadedBy: u.ID, Event: *event, Tags: splitList(*tags), Credit: *credit},
+		Progress: func(s catalog.ImportStats) {
+			bar.ChangeMax64(s.Bytes)
+			bar.Set64(s.DoneBytes)
+			a.pool.Notify()
+		},
+	})
+	bar.Finish()
+	fmt.Fprintf(os.Stderr, "\n%d archivos / files: %d nuevos / added, %d duplicados / duplicates, %d ya importados / already imported, %d omitidos / skipped, %d con error / failed\n",
+		stats.Files, stats.Added, stats.Duplicates, stats.Resumed, stats.Skipped, stats.Bad)
+	for i, b := range bad {
+		if i == 20 {
+			fmt.Fprintf(os.Stderr, "  … y %d más / and %d more\n", len(bad)-20, len(bad)-20)
+			break
+		}
+		fmt.Fprintf(os.Stderr, "  %s: %s\n", b.Path, b.Reason)
+	}
+	if err != nil {
+		return err
+	}
+	if *noWait {
+		return nil
+	}
+	return waitForJobs(ctx, a.cat)
+}
+
+// waitForJobs shows the processing of queued jobs until none remain.
+func waitForJobs(ctx context.Context, cat *catalog.Catalog) error {
+	queued, running, err := cat.QueueDepth()
+	if err != nil || queued+running == 0 {
+		return err
+	}
+	total := int64(queued + running)
+	bar := progressbar.NewOptions64(total, progressbar.OptionSetDescription("miniaturas"), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount())
+	for {
+		q, r, err := cat.QueueDepth()
+		if err != nil {
+			return err
+		}
+		bar.Set64(total - int64(q+r))
+		if q+r == 0 {
+			bar.Finish()
+			fmt.Fprintln(os.Stderr)
+			failed, _ := cat.Jobs(catalog.JobFailed, 1000)
+			if len(failed) > 0 {
+				fmt.Fprintf(os.Stderr, "%d trabajos fallaron (ver /api/v1/jobs?state=failed) / jobs failed\n", len(failed))
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "\ninterrumpido: los trabajos pendientes siguen en la cola / interrupted: pending jobs stay queued")
+			return nil
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func userCmd(args []string) error {
+	if len(args) < 2 || (args[0] != "add" && args[0] != "passwd") {
+		return errors.New("usage: acervo user add USERNAME [--role R] [--name N] [--area A] | acervo user passwd USERNAME")
+	}
+	fs := flag.NewFlagSet("user", flag.ExitOnError)
+	data := fs.String("data", env("ACERVO_DATA", "./data"), "data folder (ACERVO_DATA)")
+	role := fs.String("role", catalog.RoleViewer, "admin, editor, contributor or viewer")
+	name := fs.String("name", "", "full name")
+	area := fs.String("area", "", "area or department")
+	fs.Parse(args[2:])
+	username := args[1]
+	cat, err := catalog.Open(catalog.Config{Path: filepath.Join(*data, "catalog.db")})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("the catalog in %s is in use by acervo serve; stop it, or use the API (POST /api/v1/users)", *data)
+	}
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	password, err := readPassword()
+	if err != nil {
+		return err
+	}
+	if args[0] == "passwd" {
+		if err := cat.SetPassword(username, password); err != nil {
+			return err
+		}
+		fmt.Println("contraseña cambiada / password changed; sesiones cerradas / sessions ended")
+		return nil
+	}
+	u, err := cat.CreateUser(catalog.NewUser{Username: username, Password: password, Role: *role, Name: *name, Area: *area})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("usuario creado / user created: %s (%s)\n", u.Username, u.Role)
+	return nil
+}
+
+// readPassword takes ACERVO_PASSWORD, or asks twice on a terminal, or
+// reads one line from a pipe.
+func readPassword() (string, error) {
+	if p := os.Getenv("ACERVO_PASSWORD"); p != "" {
+		return p, nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password on stdin (or set ACERVO_PASSWORD)")
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	fmt.Fprint(os.Stderr, "Contraseña / password: ")
+	p1, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(os.Stderr, "Repita / again: ")
+	p2, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(p1) != string(p2) {
+		return "", errors.New("passwords differ")
+	}
+	return string(p1), nil
+}
