@@ -144,7 +144,7 @@ func TestRecoverRequeuesRunningJobs(t *testing.T) {
 		t.Fatalf("recover = %d requeued, %d failed, err %v", requeued, failed, err)
 	}
 	again, err := c.ClaimJob()
-	if err != nil || again.ID != j.ID || again.Interrupted != 1 {
+	if err != nil || again.ID != j.ID || again.Interrupted != 1 || again.Attempts != 1 {
 		t.Errorf("claim after recover: %+v err %v", again, err)
 	}
 }

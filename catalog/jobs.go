@@ -203,7 +203,8 @@ func (c *Catalog) RecoverJobs() (requeued, failed int, err error) {
 				}
 				continue
 			}
-			j.State = JobQueued
+			// The crash was not the job's failure: give the attempt back.
+			j.State, j.Attempts = JobQueued, max(j.Attempts-1, 0)
 			requeued++
 			if err := tx.Bucket(bJobsPending).Put(k, nil); err != nil {
 				return err
@@ -215,6 +216,32 @@ func (c *Catalog) RecoverJobs() (requeued, failed int, err error) {
 		return nil
 	})
 	return requeued, failed, err
+}
+
+// ReleaseJob puts a running job back in the queue without counting the
+// attempt: the worker stopped for a shutdown, not because the job failed.
+func (c *Catalog) ReleaseJob(jobID string) error {
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		var j Job
+		if err := getJSON(tx.Bucket(bJobs), []byte(jobID), &j); err != nil {
+			return err
+		}
+		if j.State != JobRunning {
+			return fmt.Errorf("%w: job is %s, not running", ErrInvalid, j.State)
+		}
+		if err := tx.Bucket(bJobsRunning).Delete([]byte(jobID)); err != nil {
+			return err
+		}
+		j.State, j.Attempts, j.UpdatedAt = JobQueued, max(j.Attempts-1, 0), c.now().UTC()
+		if err := tx.Bucket(bJobsPending).Put([]byte(jobID), nil); err != nil {
+			return err
+		}
+		return putJob(tx, j)
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: release job %s: %w", jobID, err)
+	}
+	return nil
 }
 
 // Job returns the job with id.
