@@ -1,0 +1,330 @@
+package transcode
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/storage"
+)
+
+// Job kinds. An asset's first jobs are chosen by JobsFor at upload.
+const (
+	JobPhoto = "photo"
+)
+
+// JobsFor lists the jobs that process a new asset of kind.
+func JobsFor(kind string) []string {
+	switch kind {
+	case catalog.KindPhoto:
+		return []string{JobPhoto}
+	}
+	return nil
+}
+
+// Sniff tells the asset kind and MIME type of an upload from its first
+// bytes; it is the catalog.SniffFunc the ingest path uses.
+func Sniff(head []byte) (kind, mime string, ok bool) {
+	if mime, ok := SniffPhoto(head); ok {
+		return catalog.KindPhoto, mime, true
+	}
+	return "", "", false
+}
+
+// Queue is the durable job queue the pool works from; *catalog.Catalog
+// implements it. Defined here, where it is used, so a networked queue can
+// replace it when transcoding moves to other machines.
+type Queue interface {
+	ClaimJob() (catalog.Job, error)
+	CompleteJob(jobID string, update func(*catalog.Asset) error) error
+	FailJob(jobID, reason string, permanent bool) error
+	ReleaseJob(jobID string) error
+	Asset(id string) (catalog.Asset, error)
+}
+
+var _ Queue = (*catalog.Catalog)(nil)
+
+// PoolConfig configures a Pool.
+type PoolConfig struct {
+	// Workers is how many jobs run at once. Default runtime.NumCPU().
+	Workers int
+	// Poll is how often idle workers look for due jobs (retries after a
+	// backoff) without being notified. Default 1s.
+	Poll time.Duration
+	// ScratchDir holds each job's temporary files, one folder per job.
+	// Required; it must be emptied at start (it lives in data/staging).
+	ScratchDir string
+	// Photo configures photo rendering; its ScratchDir is set per job.
+	Photo PhotoConfig
+	// Log receives one line per finished job. Default slog.Default().
+	Log *slog.Logger
+}
+
+func (c *PoolConfig) withDefaults() error {
+	if c.ScratchDir == "" {
+		return errors.New("transcode: PoolConfig.ScratchDir is required")
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return nil
+}
+
+// Pool runs jobs from a Queue with a fixed number of workers.
+type Pool struct {
+	cfg    PoolConfig
+	queue  Queue
+	store  storage.Store
+	exif   *ExifTool
+	wake   chan struct{}
+	cancel context.CancelFunc
+	ctx    context.Context
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// NewPool makes a pool; Start runs it.
+func NewPool(cfg PoolConfig, q Queue, store storage.Store, exif *ExifTool) (*Pool, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.ScratchDir, 0o750); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Pool{cfg: cfg, queue: q, store: store, exif: exif, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel}, nil
+}
+
+// Start launches the workers.
+func (p *Pool) Start() {
+	for i := 0; i < p.cfg.Workers; i++ {
+		p.wg.Add(1)
+		go p.work()
+	}
+}
+
+// Notify tells the pool that a job was queued. It never blocks.
+func (p *Pool) Notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop stops claiming jobs and cancels the running ones, whose child
+// processes are killed; they go back to the queue without losing an
+// attempt. Safe to call more than once.
+func (p *Pool) Stop() {
+	p.once.Do(p.cancel)
+	p.wg.Wait()
+}
+
+func (p *Pool) work() {
+	defer p.wg.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		for p.ctx.Err() == nil {
+			job, err := p.queue.ClaimJob()
+			if errors.Is(err, catalog.ErrNoJob) {
+				break
+			}
+			if err != nil {
+				p.cfg.Log.Error("claim job", "err", err)
+				break
+			}
+			// A job found means others may be waiting: pass the wake on.
+			p.Notify()
+			p.run(job)
+		}
+		timer.Reset(p.cfg.Poll)
+	}
+}
+
+func (p *Pool) run(job catalog.Job) {
+	start := time.Now()
+	update, err := p.do(p.ctx, job)
+	if p.ctx.Err() != nil {
+		// Shutting down: back to the queue, attempt not counted. If even
+		// that fails, the recovery at the next start requeues it.
+		if err := p.queue.ReleaseJob(job.ID); err != nil {
+			p.cfg.Log.Warn("release job at shutdown", "job", job.ID, "err", err)
+		}
+		return
+	}
+	log := p.cfg.Log.With("job", job.ID, "kind", job.Kind, "asset", job.AssetID, "attempt", job.Attempts, "took", time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		permanent := IsPermanent(err)
+		log.Warn("job failed", "permanent", permanent, "err", err)
+		if ferr := p.queue.FailJob(job.ID, err.Error(), permanent); ferr != nil {
+			log.Error("record job failure", "err", ferr)
+		}
+		return
+	}
+	if err := p.queue.CompleteJob(job.ID, update); err != nil {
+		log.Error("record job result", "err", err)
+		return
+	}
+	log.Info("job done")
+}
+
+// do runs one job and returns how to apply its results to the asset.
+func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset) error, error) {
+	asset, err := p.queue.Asset(job.AssetID)
+	if err != nil {
+		return nil, err
+	}
+	scratch := filepath.Join(p.cfg.ScratchDir, job.ID)
+	if err := os.MkdirAll(scratch, 0o750); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	src, err := p.localOriginal(ctx, asset, scratch)
+	if err != nil {
+		return nil, err
+	}
+	switch job.Kind {
+	case JobPhoto:
+		cfg := p.cfg.Photo
+		cfg.ScratchDir = scratch
+		info, err := RenderPhoto(ctx, cfg, p.exif, src)
+		if err != nil {
+			return nil, err
+		}
+		stored, err := p.storeRenditions(ctx, asset.ID, info.Renditions)
+		if err != nil {
+			return nil, err
+		}
+		return func(a *catalog.Asset) error {
+			applyPhotoInfo(a, info)
+			a.Renditions = mergeRenditions(a.Renditions, stored)
+			return nil
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown job kind %q", ErrUnsupported, job.Kind)
+}
+
+// localOriginal returns a file path of the original for child processes:
+// the stored file itself on local disk, else a copy in scratch.
+func (p *Pool) localOriginal(ctx context.Context, a catalog.Asset, scratch string) (string, error) {
+	key, err := storage.BlobKey(a.SHA256)
+	if err != nil {
+		return "", err
+	}
+	if lp, ok := p.store.(storage.LocalPather); ok {
+		return lp.LocalPath(key)
+	}
+	obj, err := p.store.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer obj.Close()
+	path := filepath.Join(scratch, "original")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, obj); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
+
+// storeRenditions commits each rendition file to storage under its derived key.
+func (p *Pool) storeRenditions(ctx context.Context, assetID string, rs []Rendition) (map[string]catalog.Rendition, error) {
+	out := make(map[string]catalog.Rendition, len(rs))
+	for _, r := range rs {
+		key, err := storage.DerivedKey(assetID, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		size, sum, err := p.put(ctx, key, r.Path)
+		if err != nil {
+			return nil, fmt.Errorf("transcode: store %s: %w", r.Name, err)
+		}
+		out[r.Name] = catalog.Rendition{Width: r.Width, Height: r.Height, Size: size, SHA256: sum, MIME: r.MIME}
+	}
+	return out, nil
+}
+
+func (p *Pool) put(ctx context.Context, key, path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	w, err := p.store.Create(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), f)
+	if err != nil {
+		w.Abort()
+		return 0, "", err
+	}
+	if err := w.Commit(key); err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func mergeRenditions(old, add map[string]catalog.Rendition) map[string]catalog.Rendition {
+	if old == nil {
+		old = make(map[string]catalog.Rendition, len(add))
+	}
+	for k, v := range add {
+		old[k] = v
+	}
+	return old
+}
+
+func applyPhotoInfo(a *catalog.Asset, info PhotoInfo) {
+	a.Width, a.Height = info.Width, info.Height
+	// Capture time keeps the camera's offset when EXIF has one: editors
+	// think in the local time of the event.
+	a.CapturedAt = info.CapturedAt
+	a.Camera = cameraName(info.CameraMake, info.CameraModel)
+	if info.GPS != nil {
+		a.GPS = &catalog.GPS{Lat: info.GPS.Lat, Lon: info.GPS.Lon, Alt: info.GPS.Alt}
+	}
+}
+
+// cameraName joins make and model the way people say it: "Canon EOS R5",
+// not "Canon Canon EOS R5".
+func cameraName(make, model string) string {
+	make, model = strings.TrimSpace(make), strings.TrimSpace(model)
+	switch {
+	case make == "":
+		return model
+	case model == "":
+		return make
+	case strings.HasPrefix(strings.ToLower(model), strings.ToLower(strings.Fields(make)[0])):
+		return model
+	}
+	return make + " " + model
+}

@@ -1,0 +1,142 @@
+package transcode
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestFitLongEdge(t *testing.T) {
+	cases := []struct{ w, h, long, wantW, wantH int }{
+		{4000, 3000, 2048, 2048, 1536},
+		{3000, 4000, 2048, 1536, 2048},
+		{6000, 4000, 2048, 2048, 1365},
+		{1200, 800, 2048, 1200, 800}, // never enlarged
+		{2048, 10, 400, 400, 2},
+		{10000, 1, 400, 400, 1}, // at least one pixel
+		{400, 400, 400, 400, 400},
+	}
+	for _, tc := range cases {
+		if w, h := fitLongEdge(tc.w, tc.h, tc.long); w != tc.wantW || h != tc.wantH {
+			t.Errorf("fitLongEdge(%d, %d, %d) = %d×%d, want %d×%d", tc.w, tc.h, tc.long, w, h, tc.wantW, tc.wantH)
+		}
+	}
+}
+
+// numbered is a w×h image whose pixel (x, y) holds (x, y, 7).
+func numbered(w, h int) *rgbImage {
+	m := newRGB(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			copy(m.Pix[3*(w*y+x):], []byte{byte(x), byte(y), 7})
+		}
+	}
+	return m
+}
+
+// TestOrient checks every orientation against the EXIF definition: where the
+// stored row 0 and column 0 end up when displayed.
+func TestOrient(t *testing.T) {
+	const W, H = 70, 67 // not square, larger than one tile on neither side
+	src := numbered(W, H)
+	// storedXY returns the stored pixel displayed at (x, y) of a dw×dh image.
+	cases := []struct {
+		o        int
+		storedXY func(x, y, dw, dh int) (int, int)
+	}{
+		{1, func(x, y, dw, dh int) (int, int) { return x, y }},
+		{2, func(x, y, dw, dh int) (int, int) { return dw - 1 - x, y }},
+		{3, func(x, y, dw, dh int) (int, int) { return dw - 1 - x, dh - 1 - y }},
+		{4, func(x, y, dw, dh int) (int, int) { return x, dh - 1 - y }},
+		{5, func(x, y, dw, dh int) (int, int) { return y, x }},
+		{6, func(x, y, dw, dh int) (int, int) { return y, dw - 1 - x }},
+		{7, func(x, y, dw, dh int) (int, int) { return dh - 1 - y, dw - 1 - x }},
+		{8, func(x, y, dw, dh int) (int, int) { return dh - 1 - y, x }},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.o), func(t *testing.T) {
+			got := orient(src, tc.o)
+			wantW, wantH := W, H
+			if tc.o >= 5 {
+				wantW, wantH = H, W
+			}
+			if got.W != wantW || got.H != wantH {
+				t.Fatalf("size %d×%d, want %d×%d", got.W, got.H, wantW, wantH)
+			}
+			for y := 0; y < got.H; y++ {
+				for x := 0; x < got.W; x++ {
+					sx, sy := tc.storedXY(x, y, got.W, got.H)
+					if c := got.at(x, y); int(c.R) != sx || int(c.G) != sy {
+						t.Fatalf("displayed (%d,%d) shows stored (%d,%d), want (%d,%d)", x, y, c.R, c.G, sx, sy)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestResize(t *testing.T) {
+	cases := []struct{ w, h, dw, dh int }{
+		{2500, 1875, 2048, 1536}, // DCT-reduced 12 MP to preview
+		{2048, 1536, 400, 300},   // preview to thumb, with a box pre-shrink
+		{3, 2, 1, 1},             // narrower than the filter
+		{1, 1000, 1, 400},        // one column
+		{1000, 1, 400, 1},        // one row
+		{800, 600, 800, 600},     // nothing to do
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%dx%d-%dx%d", tc.w, tc.h, tc.dw, tc.dh), func(t *testing.T) {
+			src := newRGB(tc.w, tc.h)
+			for i := 0; i < len(src.Pix); i += 3 {
+				copy(src.Pix[i:], []byte{200, 100, 30})
+			}
+			got := resize(src, tc.dw, tc.dh, catmullRom)
+			if got.W != tc.dw || got.H != tc.dh {
+				t.Fatalf("size %d×%d, want %d×%d", got.W, got.H, tc.dw, tc.dh)
+			}
+			// A flat colour stays exactly that colour: the weights sum to one.
+			for i := 0; i < len(got.Pix); i += 3 {
+				if !bytes.Equal(got.Pix[i:i+3], []byte{200, 100, 30}) {
+					t.Fatalf("pixel %d is %v", i/3, got.Pix[i:i+3])
+				}
+			}
+		})
+	}
+}
+
+func TestReadPNM(t *testing.T) {
+	cases := []struct {
+		name    string
+		data    string
+		max     int64
+		want    []byte
+		wantErr string
+	}{
+		{name: "ppm", data: "P6\n2 1\n255\n\x01\x02\x03\x04\x05\x06", max: 10, want: []byte{1, 2, 3, 4, 5, 6}},
+		{name: "pgm to rgb", data: "P5 2 1 255\n\x09\x0a", max: 10, want: []byte{9, 9, 9, 10, 10, 10}},
+		{name: "comment", data: "P6\n# djpeg\n1 1\n255\n\x01\x02\x03", max: 10, want: []byte{1, 2, 3}},
+		{name: "short pixels", data: "P6\n2 1\n255\n\x01\x02", max: 10, wantErr: "pixels"},
+		{name: "over the limit", data: "P6\n100000 100000\n255\n", max: 1e9, wantErr: "pixel limit"},
+		{name: "16-bit", data: "P6\n1 1\n65535\n\x00\x00\x00\x00\x00\x00", max: 10, wantErr: "maxval"},
+		{name: "not pnm", data: "GIF89a\n", max: 10, wantErr: "magic"},
+		{name: "empty", data: "", max: 10, wantErr: "header"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := readPNM(strings.NewReader(tc.data), tc.max)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one about %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(img.Pix, tc.want) {
+				t.Errorf("pixels %v, want %v", img.Pix, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,173 @@
+package transcode
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"strconv"
+)
+
+// rgbImage is 8-bit RGB, 3 bytes a pixel, rows without padding: the body of a
+// binary PPM, which is what djpeg writes and cjpeg reads, so pixels cross the
+// pipes without conversion. Every decoder ends here; alpha is flattened onto
+// white first (a JPEG has none).
+type rgbImage struct {
+	W, H int
+	Pix  []byte // len 3*W*H
+}
+
+func newRGB(w, h int) *rgbImage {
+	return &rgbImage{W: w, H: h, Pix: make([]byte, 3*w*h)}
+}
+
+// row returns row y.
+func (m *rgbImage) row(y int) []byte { return m.Pix[3*m.W*y : 3*m.W*(y+1)] }
+
+// at returns the pixel at x, y (for tests).
+func (m *rgbImage) at(x, y int) color.RGBA {
+	i := 3 * (m.W*y + x)
+	return color.RGBA{m.Pix[i], m.Pix[i+1], m.Pix[i+2], 255}
+}
+
+// errPNM is a malformed PNM stream.
+var errPNM = errors.New("malformed PNM")
+
+// readPNM reads one binary PPM (P6) or PGM (P5) with maxval 255, as djpeg
+// writes them, refusing images over maxPixels before allocating.
+func readPNM(r io.Reader, maxPixels int64) (*rgbImage, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := pnmToken(br)
+	if err != nil {
+		return nil, err
+	}
+	if magic != "P6" && magic != "P5" {
+		return nil, fmt.Errorf("%w: magic %q", errPNM, magic)
+	}
+	var v [3]int
+	for i := range v {
+		tok, err := pnmToken(br)
+		if err != nil {
+			return nil, err
+		}
+		if v[i], err = strconv.Atoi(tok); err != nil || v[i] <= 0 {
+			return nil, fmt.Errorf("%w: header value %q", errPNM, tok)
+		}
+	}
+	w, h, maxval := v[0], v[1], v[2]
+	if maxval != 255 {
+		return nil, fmt.Errorf("%w: maxval %d, want 255", errPNM, maxval)
+	}
+	if int64(w)*int64(h) > maxPixels {
+		return nil, fmt.Errorf("%w: %d×%d over the pixel limit", errPNM, w, h)
+	}
+	img := newRGB(w, h)
+	if magic == "P6" {
+		if _, err := io.ReadFull(br, img.Pix); err != nil {
+			return nil, fmt.Errorf("%w: pixels: %v", errPNM, err)
+		}
+		return img, nil
+	}
+	gray := make([]byte, w)
+	for y := 0; y < h; y++ {
+		if _, err := io.ReadFull(br, gray); err != nil {
+			return nil, fmt.Errorf("%w: pixels: %v", errPNM, err)
+		}
+		row := img.row(y)
+		for x, g := range gray {
+			row[3*x], row[3*x+1], row[3*x+2] = g, g, g
+		}
+	}
+	return img, nil
+}
+
+// pnmToken reads one whitespace-separated header token and the single
+// whitespace byte after it (the last one precedes the pixels). Comments are
+// skipped.
+func pnmToken(br *bufio.Reader) (string, error) {
+	var tok []byte
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return "", fmt.Errorf("%w: header: %v", errPNM, err)
+		}
+		switch {
+		case c == '#' && len(tok) == 0:
+			if _, err := br.ReadString('\n'); err != nil {
+				return "", fmt.Errorf("%w: header: %v", errPNM, err)
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if len(tok) > 0 {
+				return string(tok), nil
+			}
+		default:
+			if len(tok) > 16 {
+				return "", fmt.Errorf("%w: header token too long", errPNM)
+			}
+			tok = append(tok, c)
+		}
+	}
+}
+
+// ppmHeader is the binary PPM header for m; m.Pix is the body.
+func ppmHeader(m *rgbImage) string {
+	return fmt.Sprintf("P6\n%d %d\n255\n", m.W, m.H)
+}
+
+// toRGB converts a decoded image to rgbImage, flattening transparency onto
+// white. The common layouts of PNG, WebP, TIFF and JPEG have fast paths; the
+// rest go through color.Color (16-bit images, paletted, CMYK).
+func toRGB(src image.Image) *rgbImage {
+	b := src.Bounds()
+	dst := newRGB(b.Dx(), b.Dy())
+	switch s := src.(type) {
+	case *image.YCbCr:
+		for y := 0; y < dst.H; y++ {
+			row := dst.row(y)
+			for x := 0; x < dst.W; x++ {
+				yi, ci := s.YOffset(b.Min.X+x, b.Min.Y+y), s.COffset(b.Min.X+x, b.Min.Y+y)
+				row[3*x], row[3*x+1], row[3*x+2] = color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < dst.H; y++ {
+			row, in := dst.row(y), s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < dst.W; x++ {
+				a := uint32(in[4*x+3])
+				for c := 0; c < 3; c++ {
+					row[3*x+c] = uint8((uint32(in[4*x+c])*a + 255*(255-a) + 127) / 255)
+				}
+			}
+		}
+	case *image.RGBA:
+		for y := 0; y < dst.H; y++ {
+			row, in := dst.row(y), s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < dst.W; x++ {
+				a := in[4*x+3]
+				for c := 0; c < 3; c++ {
+					row[3*x+c] = in[4*x+c] + (255 - a) // premultiplied over white
+				}
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < dst.H; y++ {
+			row, in := dst.row(y), s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < dst.W; x++ {
+				row[3*x], row[3*x+1], row[3*x+2] = in[x], in[x], in[x]
+			}
+		}
+	default:
+		for y := 0; y < dst.H; y++ {
+			row := dst.row(y)
+			for x := 0; x < dst.W; x++ {
+				r, g, bl, a := src.At(b.Min.X+x, b.Min.Y+y).RGBA() // premultiplied, 16-bit
+				row[3*x] = uint8((r + 0xffff - a) >> 8)
+				row[3*x+1] = uint8((g + 0xffff - a) >> 8)
+				row[3*x+2] = uint8((bl + 0xffff - a) >> 8)
+			}
+		}
+	}
+	return dst
+}
