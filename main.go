@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	_ "time/tzdata"
+
 	"github.com/schollz/progressbar/v3"
 	bolt "go.etcd.io/bbolt/errors"
 	"golang.org/x/term"
@@ -40,7 +42,8 @@ const usage = `acervo — archivo de medios / media archive
   acervo user passwd USERNAME                     change a password
 
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
-ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1.
+ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
+ACERVO_TZ (zone of camera clocks without an offset; default America/Mexico_City).
 `
 
 func main() {
@@ -98,7 +101,23 @@ type archive struct {
 	pool  *transcode.Pool
 }
 
+// zone is where camera clocks without an offset are: the office's zone,
+// from ACERVO_TZ (default America/Mexico_City; the tz database is embedded
+// so a bare server without tzdata still knows it).
+func zone() (*time.Location, error) {
+	name := env("ACERVO_TZ", "America/Mexico_City")
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("ACERVO_TZ %q: %w", name, err)
+	}
+	return loc, nil
+}
+
 func openArchive(data string, workers int, log *slog.Logger) (*archive, error) {
+	loc, err := zone()
+	if err != nil {
+		return nil, err
+	}
 	store, err := disk.New(disk.Config{Root: data})
 	if err != nil {
 		return nil, err
@@ -126,6 +145,7 @@ func openArchive(data string, workers int, log *slog.Logger) (*archive, error) {
 	a.pool, err = transcode.NewPool(transcode.PoolConfig{
 		Workers:    workers,
 		ScratchDir: filepath.Join(store.StagingDir(), "jobs"),
+		Photo:      transcode.PhotoConfig{Zone: loc},
 		Log:        log,
 	}, cat, store, a.exif)
 	if err != nil {

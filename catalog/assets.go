@@ -12,7 +12,10 @@ import (
 
 // Asset kinds and statuses.
 const (
-	KindPhoto = "photo"
+	KindPhoto    = "photo"
+	KindVideo    = "video"
+	KindAudio    = "audio"
+	KindDocument = "document"
 
 	StatusProcessing = "processing"
 	StatusReady      = "ready"
@@ -41,6 +44,22 @@ type Rendition struct {
 	MIME   string `json:"mime"`
 }
 
+// MediaInfo is the technical metadata of video, audio and documents, as
+// ffprobe, the EBU R128 meter and pdfinfo report it.
+type MediaInfo struct {
+	Container    string   `json:"container,omitempty"`   // ffprobe format name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+	VideoCodec   string   `json:"video_codec,omitempty"` // e.g. "h264", "hevc"
+	AudioCodec   string   `json:"audio_codec,omitempty"` // e.g. "aac", "opus"
+	FrameRate    float64  `json:"frame_rate,omitempty"`  // frames per second
+	Bitrate      int64    `json:"bitrate,omitempty"`     // bits per second, whole file
+	Channels     int      `json:"audio_channels,omitempty"`
+	SampleRate   int      `json:"sample_rate,omitempty"`
+	Interlaced   bool     `json:"interlaced,omitempty"`
+	Rotation     int      `json:"rotation,omitempty"`      // degrees the display applies
+	LoudnessLUFS *float64 `json:"loudness_lufs,omitempty"` // integrated loudness, EBU R128
+	Pages        int      `json:"pages,omitempty"`         // documents
+}
+
 // Asset is one original and everything known about it. Its JSON is the
 // storage format; the server shapes the API view from it.
 type Asset struct {
@@ -66,6 +85,7 @@ type Asset struct {
 	Duration   float64              `json:"duration,omitempty"`
 	Camera     string               `json:"camera,omitempty"`
 	GPS        *GPS                 `json:"gps,omitempty"`
+	Media      *MediaInfo           `json:"media,omitempty"`
 	Renditions map[string]Rendition `json:"renditions,omitempty"`
 	// JobIDs are the jobs that process this asset; it is ready when all are done.
 	JobIDs []string `json:"job_ids,omitempty"`

@@ -58,6 +58,7 @@ type assetJSON struct {
 	Duration   float64                  `json:"duration,omitempty"`
 	Camera     string                   `json:"camera,omitempty"`
 	GPS        *catalog.GPS             `json:"gps"`
+	Media      *catalog.MediaInfo       `json:"media"`
 	Renditions map[string]renditionJSON `json:"renditions"`
 	URL        string                   `json:"url"`
 	Original   string                   `json:"original_url"`
@@ -70,7 +71,7 @@ func (s *Server) assetView(a catalog.Asset) assetJSON {
 		ID: a.ID, Kind: a.Kind, Status: a.Status, Error: a.Error, Filename: a.Filename, Size: a.Size,
 		SHA256: a.SHA256, MIME: a.MIME, CapturedAt: a.CapturedAt, UploadedAt: a.UploadedAt,
 		Event: a.Event, People: a.People, Tags: a.Tags, Title: a.Title, Caption: a.Caption, Credit: a.Credit,
-		Width: a.Width, Height: a.Height, Duration: a.Duration, Camera: a.Camera, GPS: a.GPS,
+		Width: a.Width, Height: a.Height, Duration: a.Duration, Camera: a.Camera, GPS: a.GPS, Media: a.Media,
 		Renditions: map[string]renditionJSON{}, URL: base, Original: base + "/original",
 	}
 	if v.People == nil {

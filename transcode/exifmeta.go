@@ -22,7 +22,7 @@ type photoMeta struct {
 // returns them (-n -G1). Where a tag can live in several groups, the groups
 // are tried in the order the EXIF standard gives them precedence; XMP is the
 // fallback. Malformed values are ignored rather than failing the photo.
-func parsePhotoMeta(tags map[string]any) photoMeta {
+func parsePhotoMeta(tags map[string]any, zone *time.Location) photoMeta {
 	var m photoMeta
 	m.Width, _ = tagInt(tags, "File:ImageWidth", "PNG:ImageWidth", "IFD0:ImageWidth", "RIFF:ImageWidth", "VP8:ImageWidth", "VP8L:ImageWidth", "QuickTime:ImageWidth", "ExifIFD:ExifImageWidth")
 	m.Height, _ = tagInt(tags, "File:ImageHeight", "PNG:ImageHeight", "IFD0:ImageHeight", "RIFF:ImageHeight", "VP8:ImageHeight", "VP8L:ImageHeight", "QuickTime:ImageHeight", "ExifIFD:ExifImageHeight")
@@ -35,6 +35,7 @@ func parsePhotoMeta(tags map[string]any) photoMeta {
 		tagString(tags, "ExifIFD:DateTimeOriginal", "XMP-exif:DateTimeOriginal", "XMP-photoshop:DateCreated"),
 		tagString(tags, "ExifIFD:SubSecTimeOriginal"),
 		tagString(tags, "ExifIFD:OffsetTimeOriginal"),
+		zone,
 	)
 	m.GPS = parseGPS(tags)
 	return m
@@ -43,9 +44,9 @@ func parsePhotoMeta(tags map[string]any) photoMeta {
 // parseCaptureTime reads an EXIF date ("2006:01:02 15:04:05", as exiftool
 // prints it with -n; XMP forms with "-" and "T" and an inline zone are also
 // accepted) plus the optional sub-second digits and "+hh:mm" offset. Without
-// any offset the camera's zone is unknown and the wall clock is returned in
-// UTC. It returns nil for missing, zero ("0000:00:00 …") or malformed dates.
-func parseCaptureTime(dt, subsec, offset string) *time.Time {
+// any offset the camera's clock is taken to be in zone (the office's own,
+// where nearly every photo is taken). It returns nil for missing, zero ("0000:00:00 …") or malformed dates.
+func parseCaptureTime(dt, subsec, offset string, zone *time.Location) *time.Time {
 	dt = strings.TrimSpace(dt)
 	if len(dt) < 19 {
 		return nil
@@ -69,8 +70,10 @@ func parseCaptureTime(dt, subsec, offset string) *time.Time {
 	if s := strings.TrimSpace(subsec); s != "" && strings.Trim(s, "0123456789") == "" {
 		frac = "." + s
 	}
-	loc := time.UTC
-	if offset = strings.TrimSpace(offset); offset != "" && offset != "Z" {
+	loc := zone
+	if offset = strings.TrimSpace(offset); offset == "Z" {
+		loc = time.UTC
+	} else if offset != "" {
 		off, err := time.Parse("-07:00", offset)
 		if err != nil {
 			return nil

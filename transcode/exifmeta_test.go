@@ -29,7 +29,7 @@ func TestParseCaptureTime(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := parseCaptureTime(tc.dt, tc.subsec, tc.offset)
+			got := parseCaptureTime(tc.dt, tc.subsec, tc.offset, time.UTC)
 			if tc.wantNil {
 				if got != nil {
 					t.Fatalf("got %v, want nil", got)
@@ -115,6 +115,21 @@ func TestParsePhotoMeta(t *testing.T) {
 		}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { tc.want(t, parsePhotoMeta(tc.tags)) })
+		t.Run(tc.name, func(t *testing.T) { tc.want(t, parsePhotoMeta(tc.tags, time.UTC)) })
+	}
+}
+
+// A camera clock without an offset is read in the office's zone, not UTC.
+func TestCaptureTimeWithoutOffsetUsesZone(t *testing.T) {
+	mx := time.FixedZone("CST", -6*3600)
+	got := parseCaptureTime("2025:03:14 11:22:33", "", "", mx)
+	if got == nil {
+		t.Fatal("nil time")
+	}
+	if want := time.Date(2025, 3, 14, 17, 22, 33, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := parseCaptureTime("2025:03:14 11:22:33", "", "+01:00", mx); got.UTC().Hour() != 10 {
+		t.Errorf("explicit offset ignored: %v", got)
 	}
 }

@@ -29,7 +29,7 @@ func TestExifToolRead(t *testing.T) {
 	if got, want := tags["IFD0:Make"], "Sony"; got != want {
 		t.Errorf("IFD0:Make %#v, want %#v", got, want)
 	}
-	if got, want := parsePhotoMeta(tags).CameraModel, "100"; got != want {
+	if got, want := parsePhotoMeta(tags, time.UTC).CameraModel, "100"; got != want {
 		t.Errorf("numeric model parsed as %q, want %q", got, want)
 	}
 }

@@ -32,6 +32,9 @@ type PhotoConfig struct {
 	// ScratchDir is an existing folder where the renditions are written for
 	// the caller to move into storage (Rendition.Path is absolute). Required.
 	ScratchDir string
+	// Zone is where a camera clock without an EXIF offset is taken to be:
+	// the office's own zone. Default time.Local.
+	Zone *time.Location
 }
 
 func (c *PhotoConfig) withDefaults() error {
@@ -65,6 +68,9 @@ func (c *PhotoConfig) withDefaults() error {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 2 * time.Minute
+	}
+	if c.Zone == nil {
+		c.Zone = time.Local
 	}
 	return nil
 }
@@ -159,7 +165,7 @@ func RenderPhoto(ctx context.Context, cfg PhotoConfig, et *ExifTool, path string
 	if err != nil {
 		return fail(err)
 	}
-	meta := parsePhotoMeta(tags)
+	meta := parsePhotoMeta(tags, cfg.Zone)
 
 	out := filepath.Join(cfg.ScratchDir, randomHex()+"-")
 	req := childRequest{Path: abs, MIME: mime, Out: out, Orientation: meta.Orientation, MaxPixels: cfg.MaxPixels, MemoryLimit: cfg.MemoryLimit}

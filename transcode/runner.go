@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // stderrTailBytes bounds how much of a program's stderr is kept for error
@@ -31,6 +33,10 @@ type command struct {
 	// "panic:" or "fatal error:" line: a runtime crash prints every
 	// goroutine even with GOTRACEBACK=none, and an admin wants the cause.
 	GoProgram bool
+	// MemoryLimit, when positive, caps the process's address space
+	// (RLIMIT_AS) right after it starts, before it has read its input:
+	// a hostile file can exhaust the child's memory, never the server's.
+	MemoryLimit int64
 }
 
 // runError is a run that did not end with exit status 0.
@@ -110,6 +116,14 @@ func startCommand(ctx context.Context, c command) (*process, error) {
 			re.TimedOut, re.Err = true, ctx.Err()
 		}
 		return nil, re
+	}
+	if c.MemoryLimit > 0 {
+		lim := &unix.Rlimit{Cur: uint64(c.MemoryLimit), Max: uint64(c.MemoryLimit)}
+		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_AS, lim, nil); err != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			return nil, &runError{Program: c.Path, ExitCode: -1, Err: fmt.Errorf("set memory limit: %w", err)}
+		}
 	}
 	return &process{ctx: ctx, cmd: cmd, tail: tail}, nil
 }
