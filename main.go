@@ -113,6 +113,21 @@ func zone() (*time.Location, error) {
 	return loc, nil
 }
 
+// lanes gives the stills-and-sound lane n workers (0: one per CPU) and
+// keeps videos to one at a time, or ACERVO_VIDEO_WORKERS.
+func lanes(n int) []transcode.Lane {
+	l := transcode.DefaultLanes()
+	for i := range l {
+		switch {
+		case l[i].Name == "video":
+			l[i].Workers = max(envInt("ACERVO_VIDEO_WORKERS", l[i].Workers), 1)
+		case n > 0:
+			l[i].Workers = n
+		}
+	}
+	return l
+}
+
 func openArchive(data string, workers int, log *slog.Logger) (*archive, error) {
 	loc, err := zone()
 	if err != nil {
@@ -143,7 +158,7 @@ func openArchive(data string, workers int, log *slog.Logger) (*archive, error) {
 		return nil, err
 	}
 	a.pool, err = transcode.NewPool(transcode.PoolConfig{
-		Workers:    workers,
+		Lanes:      lanes(workers),
 		ScratchDir: filepath.Join(store.StagingDir(), "jobs"),
 		Photo:      transcode.PhotoConfig{Zone: loc},
 		Log:        log,
@@ -167,7 +182,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", env("ACERVO_ADDR", ":8080"), "listen address (ACERVO_ADDR)")
 	data := fs.String("data", env("ACERVO_DATA", "./data"), "data folder (ACERVO_DATA)")
-	workers := fs.Int("workers", envInt("ACERVO_WORKERS", 0), "transcoding workers; 0 = one per CPU (ACERVO_WORKERS)")
+	workers := fs.Int("workers", envInt("ACERVO_WORKERS", 0), "workers for photos, audio and documents; 0 = one per CPU (ACERVO_WORKERS); videos run one at a time (ACERVO_VIDEO_WORKERS)")
 	proxies := fs.String("trusted-proxies", env("ACERVO_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For is trusted (ACERVO_TRUSTED_PROXIES)")
 	secure := fs.Bool("secure-cookies", env("ACERVO_SECURE_COOKIES", "") == "1", "mark cookies Secure, for HTTPS (ACERVO_SECURE_COOKIES=1)")
 	fs.Parse(args)
@@ -186,7 +201,7 @@ func serve(args []string) error {
 		return err
 	}
 	srv, err := server.New(server.Config{
-		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool,
+		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log,
 	})
 	if err != nil {

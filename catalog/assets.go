@@ -202,7 +202,7 @@ func (c *Catalog) CreateAsset(n NewAsset) (a Asset, duplicate bool, err error) {
 			if err := putJob(tx, j); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bJobsPending).Put([]byte(j.ID), nil); err != nil {
+			if err := enqueue(tx, j); err != nil {
 				return err
 			}
 			a.JobIDs = append(a.JobIDs, j.ID)

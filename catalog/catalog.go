@@ -36,7 +36,7 @@ var (
 	bAssets       = []byte("assets")        // asset id → Asset
 	bAssetsBySHA  = []byte("assets_by_sha") // sha256 hex → asset id
 	bJobs         = []byte("jobs")          // job id → Job (all states, history)
-	bJobsPending  = []byte("jobs_pending")  // job id → nil: queued, in id (time) order
+	bJobsPending  = []byte("jobs_pending")  // job id → job kind: queued, in id (time) order
 	bJobsRunning  = []byte("jobs_running")  // job id → nil: claimed by a worker
 	bBlobIntents  = []byte("blob_intents")  // sha256 hex → time: blob being committed
 	bMeta         = []byte("meta")

@@ -245,3 +245,27 @@ func TestRecoverRemovesOrphanBlob(t *testing.T) {
 		t.Errorf("acknowledged blob gone: %v", err)
 	}
 }
+
+// Workers of one lane claim only their kinds, so a long video never holds
+// up photos.
+func TestClaimJobByKind(t *testing.T) {
+	c := catalogtest.Open(t, nil)
+	video := newAsset(strings.Repeat("1", 64))
+	video.Jobs = []string{"video"}
+	c.CreateAsset(video)
+	c.CreateAsset(newAsset(strings.Repeat("2", 64)))
+	j, err := c.ClaimJob("photo", "audio")
+	if err != nil || j.Kind != "photo" {
+		t.Fatalf("photo lane claimed %+v, err %v", j, err)
+	}
+	if _, err := c.ClaimJob("photo", "audio"); !errors.Is(err, catalog.ErrNoJob) {
+		t.Errorf("photo lane again = %v, want ErrNoJob", err)
+	}
+	byKind, _ := c.QueuedByKind()
+	if byKind["video"] != 1 || byKind["photo"] != 0 {
+		t.Errorf("queued by kind = %v", byKind)
+	}
+	if j, err := c.ClaimJob("video"); err != nil || j.Kind != "video" {
+		t.Errorf("video lane claimed %+v, err %v", j, err)
+	}
+}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,17 +43,30 @@ type Job struct {
 
 func putJob(tx *bolt.Tx, j Job) error { return putJSON(tx.Bucket(bJobs), []byte(j.ID), j) }
 
-// ClaimJob takes the oldest queued job that is due, marks it running and
-// counts the attempt. It returns ErrNoJob when nothing is due.
-func (c *Catalog) ClaimJob() (Job, error) {
+// enqueue puts a job in the pending set. The value is the job's kind, so
+// workers of one kind skip others' jobs without decoding them.
+func enqueue(tx *bolt.Tx, j Job) error {
+	return tx.Bucket(bJobsPending).Put([]byte(j.ID), []byte(j.Kind))
+}
+
+// ClaimJob takes the oldest queued job of one of kinds (any kind when none
+// are given) that is due, marks it running and counts the attempt. It
+// returns ErrNoJob when nothing is due.
+func (c *Catalog) ClaimJob(kinds ...string) (Job, error) {
 	var claimed Job
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		now := c.now().UTC()
 		cur := tx.Bucket(bJobsPending).Cursor()
-		for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+		for k, kind := cur.First(); k != nil; k, kind = cur.Next() {
+			if len(kinds) > 0 && len(kind) > 0 && !slices.Contains(kinds, string(kind)) {
+				continue
+			}
 			var j Job
 			if err := getJSON(tx.Bucket(bJobs), k, &j); err != nil {
 				return err
+			}
+			if len(kinds) > 0 && !slices.Contains(kinds, j.Kind) {
+				continue
 			}
 			if now.Before(j.NotBefore) {
 				continue
@@ -103,7 +117,7 @@ func (c *Catalog) FailJob(jobID, reason string, permanent bool) error {
 		}
 		j.State = JobQueued
 		j.NotBefore = c.now().UTC().Add(retryBackoffMin << (j.Attempts - 1))
-		return tx.Bucket(bJobsPending).Put([]byte(j.ID), nil)
+		return enqueue(tx, *j)
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: fail job %s: %w", jobID, err)
@@ -206,7 +220,7 @@ func (c *Catalog) RecoverJobs() (requeued, failed int, err error) {
 			// The crash was not the job's failure: give the attempt back.
 			j.State, j.Attempts = JobQueued, max(j.Attempts-1, 0)
 			requeued++
-			if err := tx.Bucket(bJobsPending).Put(k, nil); err != nil {
+			if err := enqueue(tx, j); err != nil {
 				return err
 			}
 			if err := putJob(tx, j); err != nil {
@@ -233,7 +247,7 @@ func (c *Catalog) ReleaseJob(jobID string) error {
 			return err
 		}
 		j.State, j.Attempts, j.UpdatedAt = JobQueued, max(j.Attempts-1, 0), c.now().UTC()
-		if err := tx.Bucket(bJobsPending).Put([]byte(jobID), nil); err != nil {
+		if err := enqueue(tx, j); err != nil {
 			return err
 		}
 		return putJob(tx, j)
@@ -281,4 +295,13 @@ func (c *Catalog) QueueDepth() (queued, running int, err error) {
 		return nil
 	})
 	return queued, running, err
+}
+
+// QueuedByKind counts the queued jobs of each kind, for admins and metrics.
+func (c *Catalog) QueuedByKind() (map[string]int, error) {
+	out := map[string]int{}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bJobsPending).ForEach(func(_, kind []byte) error { out[string(kind)]++; return nil })
+	})
+	return out, err
 }

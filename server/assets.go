@@ -68,7 +68,7 @@ func (s *Server) uploadAsset(c echo.Context) error {
 		if errors.Is(err, catalog.ErrUnsupportedMedia) {
 			s.metrics.uploadsRefused.Add(1)
 			return errorf(http.StatusUnsupportedMediaType, "unsupported_media",
-				"Tipo de archivo no admitido: se aceptan fotos JPEG, PNG, TIFF, WebP y HEIC / unsupported file type")
+				"Tipo de archivo no admitido: se aceptan fotos, video, audio y PDF / unsupported file type: photos, video, audio and PDF are accepted")
 		}
 		if err != nil {
 			if req.Context().Err() != nil || idle.timedOut() || isBodyErr(err) {

@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +58,14 @@ func (s *Server) getMetrics(c echo.Context) error {
 		{"acervo_go_goroutines", "Goroutines.", "gauge", float64(runtime.NumGoroutine())},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", line.name, line.help, line.name, line.typ, line.name, line.value)
+	}
+	byKind, err := s.cat.QueuedByKind()
+	if err != nil {
+		return nil // headers are out; the totals above stand
+	}
+	fmt.Fprint(w, "# HELP acervo_jobs_queued_by_kind Jobs waiting, by kind.\n# TYPE acervo_jobs_queued_by_kind gauge\n")
+	for _, kind := range slices.Sorted(maps.Keys(byKind)) {
+		fmt.Fprintf(w, "acervo_jobs_queued_by_kind{kind=%q} %d\n", kind, byKind[kind])
 	}
 	return nil
 }

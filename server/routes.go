@@ -37,6 +37,7 @@ func (s *Server) routes() {
 	authed.HEAD("/assets/:id/original", s.getOriginal, viewer)
 	authed.GET("/assets/:id/renditions/:name", s.getRendition, viewer)
 	authed.HEAD("/assets/:id/renditions/:name", s.getRendition, viewer)
+	authed.GET("/assets/:id/clip", s.getClip, viewer)
 
 	authed.GET("/jobs", s.listJobs, require(catalog.RoleAdmin))
 }
@@ -65,7 +66,11 @@ func (s *Server) listJobs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"jobs": jobs})
+	byKind, err := s.cat.QueuedByKind()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"jobs": jobs, "queued_by_kind": byKind})
 }
 
 //go:embed openapi.yaml

@@ -29,6 +29,12 @@ type Config struct {
 	Ingester *catalog.Ingester
 	// Jobs is notified after uploads; optional.
 	Jobs Notifier
+	// Clips cuts video and audio excerpts; without it the clip route
+	// answers 501.
+	Clips Clipper
+	// MaxClips is how many clips are encoded at once; more wait their
+	// turn. Default 2: each is a live ffmpeg encode.
+	MaxClips int
 	// SessionTTL is how long a login lasts. Default 14 days: editors work
 	// from one browser and hate logging in every morning.
 	SessionTTL time.Duration
@@ -60,6 +66,9 @@ func (c *Config) withDefaults() error {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+	if c.MaxClips <= 0 {
+		c.MaxClips = 2
+	}
 	return nil
 }
 
@@ -72,6 +81,8 @@ type Server struct {
 	limiter  *loginLimiter
 	metrics  *metrics
 	notifier Notifier
+	// clipSlots holds one token per clip being encoded.
+	clipSlots chan struct{}
 }
 
 // New builds the server and its routes.
@@ -82,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, cat: cfg.Catalog, store: cfg.Store,
 		limiter: newLoginLimiter(), metrics: &metrics{},
-		notifier: cfg.Jobs,
+		notifier: cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -75,7 +75,7 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := transcode.NewPool(transcode.PoolConfig{Workers: 2, ScratchDir: filepath.Join(data, "staging", "jobs"), Poll: 50 * time.Millisecond}, cat, store, exif)
+	pool, err := transcode.NewPool(transcode.PoolConfig{ScratchDir: filepath.Join(data, "staging", "jobs"), Poll: 50 * time.Millisecond}, cat, store, exif)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func start(t *testing.T) *env {
 	if _, err := cat.CreateUser(catalog.NewUser{Username: "admin", Password: adminPassword, Role: catalog.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool})
+	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,8 +103,8 @@ type PhotoInfo struct {
 // Errors RenderPhoto wraps. Both are permanent (see IsPermanent): the same
 // file fails the same way again.
 var (
-	// ErrUnsupported: not a photo format we decode, or corrupt or truncated.
-	ErrUnsupported = errors.New("transcode: not a decodable photo")
+	// ErrUnsupported: not a format we decode (photo, video, audio or PDF), or corrupt or truncated.
+	ErrUnsupported = errors.New("transcode: unsupported or corrupt media")
 	// ErrTooLarge: more pixels than PhotoConfig.MaxPixels.
 	ErrTooLarge = errors.New("transcode: image too large")
 )

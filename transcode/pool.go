@@ -21,7 +21,10 @@ import (
 
 // Job kinds. An asset's first jobs are chosen by JobsFor at upload.
 const (
-	JobPhoto = "photo"
+	JobPhoto    = "photo"
+	JobVideo    = "video"
+	JobAudio    = "audio"
+	JobDocument = "document"
 )
 
 // JobsFor lists the jobs that process a new asset of kind.
@@ -29,24 +32,42 @@ func JobsFor(kind string) []string {
 	switch kind {
 	case catalog.KindPhoto:
 		return []string{JobPhoto}
+	case catalog.KindVideo:
+		return []string{JobVideo}
+	case catalog.KindAudio:
+		return []string{JobAudio}
+	case catalog.KindDocument:
+		return []string{JobDocument}
 	}
 	return nil
 }
 
 // Sniff tells the asset kind and MIME type of an upload from its first
 // bytes; it is the catalog.SniffFunc the ingest path uses.
-func Sniff(head []byte) (kind, mime string, ok bool) {
-	if mime, ok := SniffPhoto(head); ok {
-		return catalog.KindPhoto, mime, true
+func Sniff(head []byte) (kind, mime string, ok bool) { return SniffMedia(head) }
+
+// Lane is a set of job kinds with workers of its own, so that long jobs
+// of one kind never starve the others.
+type Lane struct {
+	Name    string
+	Kinds   []string
+	Workers int
+}
+
+// DefaultLanes runs one video at a time (ffmpeg already uses every core)
+// beside photos, audio and documents on one worker per CPU.
+func DefaultLanes() []Lane {
+	return []Lane{
+		{Name: "video", Kinds: []string{JobVideo}, Workers: 1},
+		{Name: "stills-and-sound", Kinds: []string{JobPhoto, JobAudio, JobDocument}, Workers: runtime.NumCPU()},
 	}
-	return "", "", false
 }
 
 // Queue is the durable job queue the pool works from; *catalog.Catalog
 // implements it. Defined here, where it is used, so a networked queue can
 // replace it when transcoding moves to other machines.
 type Queue interface {
-	ClaimJob() (catalog.Job, error)
+	ClaimJob(kinds ...string) (catalog.Job, error)
 	CompleteJob(jobID string, update func(*catalog.Asset) error) error
 	FailJob(jobID, reason string, permanent bool) error
 	ReleaseJob(jobID string) error
@@ -57,16 +78,20 @@ var _ Queue = (*catalog.Catalog)(nil)
 
 // PoolConfig configures a Pool.
 type PoolConfig struct {
-	// Workers is how many jobs run at once. Default runtime.NumCPU().
-	Workers int
+	// Lanes are the kinds of jobs and how many of each run at once.
+	// Default DefaultLanes().
+	Lanes []Lane
 	// Poll is how often idle workers look for due jobs (retries after a
 	// backoff) without being notified. Default 1s.
 	Poll time.Duration
 	// ScratchDir holds each job's temporary files, one folder per job.
 	// Required; it must be emptied at start (it lives in data/staging).
 	ScratchDir string
-	// Photo configures photo rendering; its ScratchDir is set per job.
-	Photo PhotoConfig
+	// Photo, AV and Document configure each kind of work; their
+	// ScratchDir is set per job.
+	Photo    PhotoConfig
+	AV       AVConfig
+	Document DocumentConfig
 	// Log receives one line per finished job. Default slog.Default().
 	Log *slog.Logger
 }
@@ -75,8 +100,13 @@ func (c *PoolConfig) withDefaults() error {
 	if c.ScratchDir == "" {
 		return errors.New("transcode: PoolConfig.ScratchDir is required")
 	}
-	if c.Workers <= 0 {
-		c.Workers = runtime.NumCPU()
+	if len(c.Lanes) == 0 {
+		c.Lanes = DefaultLanes()
+	}
+	for _, l := range c.Lanes {
+		if l.Workers <= 0 || len(l.Kinds) == 0 {
+			return fmt.Errorf("transcode: lane %q needs kinds and workers", l.Name)
+		}
 	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
@@ -93,7 +123,7 @@ type Pool struct {
 	queue  Queue
 	store  storage.Store
 	exif   *ExifTool
-	wake   chan struct{}
+	wakes  []chan struct{} // one per lane
 	cancel context.CancelFunc
 	ctx    context.Context
 	wg     sync.WaitGroup
@@ -109,21 +139,33 @@ func NewPool(cfg PoolConfig, q Queue, store storage.Store, exif *ExifTool) (*Poo
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Pool{cfg: cfg, queue: q, store: store, exif: exif, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel}, nil
+	p := &Pool{cfg: cfg, queue: q, store: store, exif: exif, ctx: ctx, cancel: cancel}
+	for range cfg.Lanes {
+		p.wakes = append(p.wakes, make(chan struct{}, 1))
+	}
+	return p, nil
 }
 
-// Start launches the workers.
+// Start launches the workers of every lane.
 func (p *Pool) Start() {
-	for i := 0; i < p.cfg.Workers; i++ {
-		p.wg.Add(1)
-		go p.work()
+	for i, lane := range p.cfg.Lanes {
+		for range lane.Workers {
+			p.wg.Add(1)
+			go p.work(lane.Kinds, p.wakes[i])
+		}
 	}
 }
 
 // Notify tells the pool that a job was queued. It never blocks.
 func (p *Pool) Notify() {
+	for _, w := range p.wakes {
+		wake(w)
+	}
+}
+
+func wake(w chan struct{}) {
 	select {
-	case p.wake <- struct{}{}:
+	case w <- struct{}{}:
 	default:
 	}
 }
@@ -136,7 +178,7 @@ func (p *Pool) Stop() {
 	p.wg.Wait()
 }
 
-func (p *Pool) work() {
+func (p *Pool) work(kinds []string, wakeup chan struct{}) {
 	defer p.wg.Done()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -144,11 +186,11 @@ func (p *Pool) work() {
 		select {
 		case <-p.ctx.Done():
 			return
-		case <-p.wake:
+		case <-wakeup:
 		case <-timer.C:
 		}
 		for p.ctx.Err() == nil {
-			job, err := p.queue.ClaimJob()
+			job, err := p.queue.ClaimJob(kinds...)
 			if errors.Is(err, catalog.ErrNoJob) {
 				break
 			}
@@ -157,7 +199,7 @@ func (p *Pool) work() {
 				break
 			}
 			// A job found means others may be waiting: pass the wake on.
-			p.Notify()
+			wake(wakeup)
 			p.run(job)
 		}
 		timer.Reset(p.cfg.Poll)
@@ -220,6 +262,45 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset) er
 		}
 		return func(a *catalog.Asset) error {
 			applyPhotoInfo(a, info)
+			a.Renditions = mergeRenditions(a.Renditions, stored)
+			return nil
+		}, nil
+	case JobVideo, JobAudio:
+		cfg := p.cfg.AV
+		cfg.ScratchDir = scratch
+		info, err := RenderAV(ctx, cfg, src)
+		if err != nil {
+			return nil, err
+		}
+		stored, err := p.storeRenditions(ctx, asset.ID, info.Renditions)
+		if err != nil {
+			return nil, err
+		}
+		return func(a *catalog.Asset) error {
+			applyAVInfo(a, info)
+			a.Renditions = mergeRenditions(a.Renditions, stored)
+			return nil
+		}, nil
+	case JobDocument:
+		cfg := p.cfg.Document
+		cfg.ScratchDir = scratch
+		info, err := RenderDocument(ctx, cfg, src)
+		if err != nil {
+			return nil, err
+		}
+		stored, err := p.storeRenditions(ctx, asset.ID, info.Renditions)
+		if err != nil {
+			return nil, err
+		}
+		return func(a *catalog.Asset) error {
+			a.Width, a.Height = info.Width, info.Height
+			a.Media = &catalog.MediaInfo{Pages: info.Pages}
+			if a.Title == "" {
+				a.Title = info.Title
+			}
+			if a.CapturedAt == nil {
+				a.CapturedAt = info.CreatedAt
+			}
 			a.Renditions = mergeRenditions(a.Renditions, stored)
 			return nil
 		}, nil
@@ -312,6 +393,23 @@ func applyPhotoInfo(a *catalog.Asset, info PhotoInfo) {
 	if info.GPS != nil {
 		a.GPS = &catalog.GPS{Lat: info.GPS.Lat, Lon: info.GPS.Lon, Alt: info.GPS.Alt}
 	}
+}
+
+// applyAVInfo records what ffprobe found. The kind follows the streams:
+// an MP4 holding only sound is audio, whatever its container says.
+func applyAVInfo(a *catalog.Asset, info AVInfo) {
+	if info.Kind != "" {
+		a.Kind = info.Kind
+	}
+	a.Width, a.Height, a.Duration = info.Width, info.Height, info.Duration
+	if info.CapturedAt != nil {
+		a.CapturedAt = info.CapturedAt
+	}
+	if info.GPS != nil {
+		a.GPS = &catalog.GPS{Lat: info.GPS.Lat, Lon: info.GPS.Lon, Alt: info.GPS.Alt}
+	}
+	media := info.Media
+	a.Media = &media
 }
 
 // cameraName joins make and model the way people say it: "Canon EOS R5",

@@ -40,7 +40,7 @@ func TestPoolStopAndResume(t *testing.T) {
 		ids = append(ids, a.ID)
 	}
 	newPool := func() *Pool {
-		p, err := NewPool(PoolConfig{Workers: 2, Poll: 20 * time.Millisecond, ScratchDir: filepath.Join(store.StagingDir(), "jobs")}, cat, store, newExifTool(t))
+		p, err := NewPool(PoolConfig{Poll: 20 * time.Millisecond, ScratchDir: filepath.Join(store.StagingDir(), "jobs")}, cat, store, newExifTool(t))
 		if err != nil {
 			t.Fatal(err)
 		}
