@@ -99,6 +99,7 @@ type archive struct {
 	ing   *catalog.Ingester
 	exif  *transcode.ExifTool
 	pool  *transcode.Pool
+	av    transcode.AVConfig // shared by jobs and clips
 }
 
 // zone is where camera clocks without an offset are: the office's zone,
@@ -161,6 +162,7 @@ func openArchive(data string, workers int, log *slog.Logger) (*archive, error) {
 		Lanes:      lanes(workers),
 		ScratchDir: filepath.Join(store.StagingDir(), "jobs"),
 		Photo:      transcode.PhotoConfig{Zone: loc},
+		AV:         a.av,
 		Log:        log,
 	}, cat, store, a.exif)
 	if err != nil {
@@ -201,7 +203,7 @@ func serve(args []string) error {
 		return err
 	}
 	srv, err := server.New(server.Config{
-		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{},
+		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log,
 	})
 	if err != nil {

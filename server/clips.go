@@ -88,6 +88,9 @@ func (s *Server) getClip(c echo.Context) error {
 	w := &firstWrite{resp: c.Response()}
 	err = s.cfg.Clips.Clip(c.Request().Context(), transcode.ClipRequest{Src: src, Start: start, End: end, Audio: audio}, w)
 	if err != nil && !w.started {
+		if errors.Is(err, transcode.ErrClipRange) {
+			return errorf(http.StatusBadRequest, "bad_range", "El recorte está fuera del archivo / the clip is outside the media")
+		}
 		if errors.Is(err, transcode.ErrUnsupported) {
 			return errorf(http.StatusUnprocessableEntity, "clip_failed", "No se pudo recortar este archivo / this file can't be clipped")
 		}
