@@ -33,19 +33,7 @@ func TestCommandLines(t *testing.T) {
 	b.WriteString("# exiftool\n")
 	line("exiftool", exiftoolArgs)
 
-	golden := filepath.Join("testdata", "commands.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got := b.String(); got != string(want) {
-		t.Errorf("command lines changed; got:\n%s\nwant:\n%s", got, want)
-	}
+	checkGolden(t, "commands.golden", b.String())
 }
 
 func TestDjpegScale(t *testing.T) {
@@ -70,5 +58,24 @@ func TestDjpegScale(t *testing.T) {
 				t.Errorf("scale %d/8 gives %d px, under %d", got, scaled, tc.minLong)
 			}
 		})
+	}
+}
+
+// checkGolden compares got with testdata/name, or rewrites the file when
+// the test runs with -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("command lines changed; got:\n%s\nwant:\n%s", got, want)
 	}
 }

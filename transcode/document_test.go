@@ -413,19 +413,7 @@ func TestDocumentCommandLines(t *testing.T) {
 		fmt.Fprintf(&b, "# page %g x %g pt\n", size[0], size[1])
 		line("pdftoppm", pdftoppmArgs(blob, previewLongEdge(size[0], size[1])))
 	}
-	golden := filepath.Join("testdata", "document_commands.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got := b.String(); got != string(want) {
-		t.Errorf("command lines changed; got:\n%s\nwant:\n%s", got, want)
-	}
+	checkGolden(t, "document_commands.golden", b.String())
 }
 
 func TestParsePDFInfo(t *testing.T) {

@@ -2,8 +2,6 @@ package transcode
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -60,19 +58,7 @@ func TestAVCommandLines(t *testing.T) {
 	audioIn := avInput{Path: blob, Format: "mp3", Seek: 90 * time.Second}
 	line("clip: audio, mono", "ffmpeg", clipArgs(clipPlan{In: audioIn, Duration: 12500 * time.Millisecond, AudioStream: 0, AudioChannels: 1, AudioRate: 44100}))
 
-	golden := filepath.Join("testdata", "av-commands.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got := b.String(); got != string(want) {
-		t.Errorf("command lines changed; got:\n%s\nwant:\n%s", got, want)
-	}
+	checkGolden(t, "av-commands.golden", b.String())
 }
 
 // TestAVCommandRules checks the rules of invariant 5 on every command line

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -18,50 +17,6 @@ import (
 	"github.com/comsoc/acervo/catalog"
 	"github.com/comsoc/acervo/storage"
 )
-
-// Job kinds. An asset's first jobs are chosen by JobsFor at upload.
-const (
-	JobPhoto    = "photo"
-	JobVideo    = "video"
-	JobAudio    = "audio"
-	JobDocument = "document"
-)
-
-// JobsFor lists the jobs that process a new asset of kind.
-func JobsFor(kind string) []string {
-	switch kind {
-	case catalog.KindPhoto:
-		return []string{JobPhoto}
-	case catalog.KindVideo:
-		return []string{JobVideo}
-	case catalog.KindAudio:
-		return []string{JobAudio}
-	case catalog.KindDocument:
-		return []string{JobDocument}
-	}
-	return nil
-}
-
-// Sniff tells the asset kind and MIME type of an upload from its first
-// bytes; it is the catalog.SniffFunc the ingest path uses.
-func Sniff(head []byte) (kind, mime string, ok bool) { return SniffMedia(head) }
-
-// Lane is a set of job kinds with workers of its own, so that long jobs
-// of one kind never starve the others.
-type Lane struct {
-	Name    string
-	Kinds   []string
-	Workers int
-}
-
-// DefaultLanes runs one video at a time (ffmpeg already uses every core)
-// beside photos, audio and documents on one worker per CPU.
-func DefaultLanes() []Lane {
-	return []Lane{
-		{Name: "video", Kinds: []string{JobVideo}, Workers: 1},
-		{Name: "stills-and-sound", Kinds: []string{JobPhoto, JobAudio, JobDocument}, Workers: runtime.NumCPU()},
-	}
-}
 
 // Queue is the durable job queue the pool works from; *catalog.Catalog
 // implements it. Defined here, where it is used, so a networked queue can
@@ -248,64 +203,42 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset) er
 	if err != nil {
 		return nil, err
 	}
-	switch job.Kind {
+	rs, apply, err := p.render(ctx, job.Kind, scratch, src)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := p.storeRenditions(ctx, asset.ID, rs)
+	if err != nil {
+		return nil, err
+	}
+	return func(a *catalog.Asset) error {
+		apply(a)
+		a.Renditions = mergeRenditions(a.Renditions, stored)
+		return nil
+	}, nil
+}
+
+// render does the kind's work on the original at src, writing into
+// scratch, and returns the renditions and how to record what it learnt.
+func (p *Pool) render(ctx context.Context, kind, scratch, src string) ([]Rendition, func(*catalog.Asset), error) {
+	switch kind {
 	case JobPhoto:
 		cfg := p.cfg.Photo
 		cfg.ScratchDir = scratch
 		info, err := RenderPhoto(ctx, cfg, p.exif, src)
-		if err != nil {
-			return nil, err
-		}
-		stored, err := p.storeRenditions(ctx, asset.ID, info.Renditions)
-		if err != nil {
-			return nil, err
-		}
-		return func(a *catalog.Asset) error {
-			applyPhotoInfo(a, info)
-			a.Renditions = mergeRenditions(a.Renditions, stored)
-			return nil
-		}, nil
+		return info.Renditions, func(a *catalog.Asset) { applyPhotoInfo(a, info) }, err
 	case JobVideo, JobAudio:
 		cfg := p.cfg.AV
 		cfg.ScratchDir = scratch
 		info, err := RenderAV(ctx, cfg, src)
-		if err != nil {
-			return nil, err
-		}
-		stored, err := p.storeRenditions(ctx, asset.ID, info.Renditions)
-		if err != nil {
-			return nil, err
-		}
-		return func(a *catalog.Asset) error {
-			applyAVInfo(a, info)
-			a.Renditions = mergeRenditions(a.Renditions, stored)
-			return nil
-		}, nil
+		return info.Renditions, func(a *catalog.Asset) { applyAVInfo(a, info) }, err
 	case JobDocument:
 		cfg := p.cfg.Document
 		cfg.ScratchDir = scratch
 		info, err := RenderDocument(ctx, cfg, src)
-		if err != nil {
-			return nil, err
-		}
-		stored, err := p.storeRenditions(ctx, asset.ID, info.Renditions)
-		if err != nil {
-			return nil, err
-		}
-		return func(a *catalog.Asset) error {
-			a.Width, a.Height = info.Width, info.Height
-			a.Media = &catalog.MediaInfo{Pages: info.Pages}
-			if a.Title == "" {
-				a.Title = info.Title
-			}
-			if a.CapturedAt == nil {
-				a.CapturedAt = info.CreatedAt
-			}
-			a.Renditions = mergeRenditions(a.Renditions, stored)
-			return nil
-		}, nil
+		return info.Renditions, func(a *catalog.Asset) { applyDocumentInfo(a, info) }, err
 	}
-	return nil, fmt.Errorf("%w: unknown job kind %q", ErrUnsupported, job.Kind)
+	return nil, nil, fmt.Errorf("%w: unknown job kind %q", ErrUnsupported, kind)
 }
 
 // localOriginal returns a file path of the original for child processes:
@@ -392,6 +325,19 @@ func applyPhotoInfo(a *catalog.Asset, info PhotoInfo) {
 	a.Camera = cameraName(info.CameraMake, info.CameraModel)
 	if info.GPS != nil {
 		a.GPS = &catalog.GPS{Lat: info.GPS.Lat, Lon: info.GPS.Lon, Alt: info.GPS.Alt}
+	}
+}
+
+// applyDocumentInfo records a PDF's page count and, when the asset has
+// none yet, its title and creation date.
+func applyDocumentInfo(a *catalog.Asset, info DocumentInfo) {
+	a.Width, a.Height = info.Width, info.Height
+	a.Media = &catalog.MediaInfo{Pages: info.Pages}
+	if a.Title == "" {
+		a.Title = info.Title
+	}
+	if a.CapturedAt == nil {
+		a.CapturedAt = info.CreatedAt
 	}
 }
 

@@ -1,0 +1,51 @@
+package transcode
+
+import (
+	"runtime"
+
+	"github.com/comsoc/acervo/catalog"
+)
+
+// Job kinds. An asset's first jobs are chosen by JobsFor at upload.
+const (
+	JobPhoto    = "photo"
+	JobVideo    = "video"
+	JobAudio    = "audio"
+	JobDocument = "document"
+)
+
+// JobsFor lists the jobs that process a new asset of kind.
+func JobsFor(kind string) []string {
+	switch kind {
+	case catalog.KindPhoto:
+		return []string{JobPhoto}
+	case catalog.KindVideo:
+		return []string{JobVideo}
+	case catalog.KindAudio:
+		return []string{JobAudio}
+	case catalog.KindDocument:
+		return []string{JobDocument}
+	}
+	return nil
+}
+
+// Sniff tells the asset kind and MIME type of an upload from its first
+// bytes; it is the catalog.SniffFunc the ingest path uses.
+func Sniff(head []byte) (kind, mime string, ok bool) { return SniffMedia(head) }
+
+// Lane is a set of job kinds with workers of its own, so that long jobs
+// of one kind never starve the others.
+type Lane struct {
+	Name    string
+	Kinds   []string
+	Workers int
+}
+
+// DefaultLanes runs one video at a time (ffmpeg already uses every core)
+// beside photos, audio and documents on one worker per CPU.
+func DefaultLanes() []Lane {
+	return []Lane{
+		{Name: "video", Kinds: []string{JobVideo}, Workers: 1},
+		{Name: "stills-and-sound", Kinds: []string{JobPhoto, JobAudio, JobDocument}, Workers: runtime.NumCPU()},
+	}
+}
