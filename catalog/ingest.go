@@ -80,7 +80,7 @@ func (in *Ingester) Stage(ctx context.Context, src io.Reader) (*Staged, error) {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: stage: %w", err)
 	}
-	size, err := io.CopyBuffer(dst, src, make([]byte, 1<<20))
+	size, err := copyChunked(dst, src, make([]byte, 1<<20))
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: %w", err)
@@ -177,4 +177,34 @@ func (in *Ingester) Recover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("removed %d staging entries and %d orphan blobs; requeued %d interrupted jobs, failed %d", staged, len(orphans), requeued, failed), nil
+}
+
+// copyChunked copies src to dst, filling buf before each write. A multipart
+// part yields about 4 KB per Read; writing and hashing each of those costs a
+// syscall per 4 KB, which dominated uploads. Unlike io.ReadFull, it tells a
+// clean EOF from a source's own io.ErrUnexpectedEOF (a body cut short).
+func copyChunked(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var total int64
+	for {
+		n := 0
+		var rerr error
+		for n < len(buf) && rerr == nil {
+			var m int
+			m, rerr = src.Read(buf[n:])
+			n += m
+		}
+		if n > 0 {
+			w, err := dst.Write(buf[:n])
+			total += int64(w)
+			if err != nil {
+				return total, err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
 }
