@@ -38,6 +38,7 @@ const usage = `acervo — archivo de medios / media archive
 
   acervo serve [--addr :8080] [--data ./data]    serve the archive
   acervo import [--data ./data] [flags] DIR       ingest a folder tree of photos
+  acervo reindex [--data ./data]                  rebuild the search index from the catalog (server stopped)
   acervo user add USERNAME [--role R] [--name N]  create a user (password from ACERVO_PASSWORD or prompt)
   acervo user passwd USERNAME                     change a password
 
@@ -61,6 +62,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "import":
 		err = importCmd(os.Args[2:])
+	case "reindex":
+		err = reindexCmd(os.Args[2:])
 	case "user":
 		err = userCmd(os.Args[2:])
 	case "-h", "--help", "help":
@@ -202,9 +205,24 @@ func serve(args []string) error {
 	if err := firstStart(a.cat); err != nil {
 		return err
 	}
+	loc, err := zone()
+	if err != nil {
+		return err
+	}
+	// The index is derived (DESIGN.md invariant 2): opening it repairs what
+	// a crash left unindexed, or rebuilds it in the background.
+	idx, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: a.cat, Log: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := idx.Close(); err != nil {
+			log.Error("close search index", "err", err)
+		}
+	}()
 	srv, err := server.New(server.Config{
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
-		SecureCookies: *secure, TrustedProxies: nets, Log: log,
+		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
 	})
 	if err != nil {
 		return err
@@ -375,6 +393,39 @@ func waitForJobs(ctx context.Context, cat *catalog.Catalog) error {
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// reindexCmd rebuilds the search index from the catalog. It opens the
+// catalog, so the server must be stopped; the server also rebuilds by
+// itself when the index is missing, corrupt or of an older mapping.
+func reindexCmd(args []string) error {
+	fs := flag.NewFlagSet("reindex", flag.ExitOnError)
+	data := fs.String("data", env("ACERVO_DATA", "./data"), "data folder (ACERVO_DATA)")
+	fs.Parse(args)
+	cat, err := catalog.Open(catalog.Config{Path: filepath.Join(*data, "catalog.db")})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("the catalog in %s is in use: is acervo serve running on this data folder? Stop it first", *data)
+	}
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetDescription("indexando"), progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount())
+	start, done := time.Now(), 0
+	err = catalog.RebuildIndex(ctx, catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: cat, Log: log}, func(n int) {
+		done = n
+		bar.Set(n)
+	})
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("reindex (the server rebuilds it on its next start): %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "\n%d recursos indexados / assets indexed en / in %s\n", done, time.Since(start).Round(time.Second))
+	return nil
 }
 
 func splitList(s string) []string {

@@ -80,6 +80,10 @@ type Asset struct {
 	Title      string               `json:"title,omitempty"`
 	Caption    string               `json:"caption,omitempty"`
 	Credit     string               `json:"credit,omitempty"`
+	Creator    string               `json:"creator,omitempty"`
+	Copyright  string               `json:"copyright,omitempty"`
+	Place      string               `json:"place,omitempty"`
+	Rating     int                  `json:"rating,omitempty"` // xmp:Rating 1..5; Creator, Copyright, Place (city/location) also come from IPTC/XMP
 	Width      int                  `json:"width,omitempty"`
 	Height     int                  `json:"height,omitempty"`
 	Duration   float64              `json:"duration,omitempty"`
@@ -211,6 +215,9 @@ func (c *Catalog) CreateAsset(n NewAsset) (a Asset, duplicate bool, err error) {
 			a.Status = StatusReady
 		}
 		if err := tx.Bucket(bAssetsBySHA).Put([]byte(a.SHA256), []byte(a.ID)); err != nil {
+			return err
+		}
+		if err := markIndexDirty(tx, a.ID); err != nil {
 			return err
 		}
 		return putJSON(tx.Bucket(bAssets), []byte(a.ID), a)

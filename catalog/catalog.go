@@ -40,7 +40,7 @@ var (
 	bJobsRunning  = []byte("jobs_running")  // job id → nil: claimed by a worker
 	bBlobIntents  = []byte("blob_intents")  // sha256 hex → time: blob being committed
 	bMeta         = []byte("meta")
-	allBuckets    = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName}
+	allBuckets    = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty}
 	schemaVersion = []byte("1")
 )
 

@@ -153,6 +153,9 @@ func (c *Catalog) finishJob(jobID string, decide func(*bolt.Tx, *Job, *Asset) er
 		if err := settleAsset(tx, &a); err != nil {
 			return err
 		}
+		if err := markIndexDirty(tx, a.ID); err != nil {
+			return err
+		}
 		return putJSON(tx.Bucket(bAssets), []byte(a.ID), a)
 	})
 }

@@ -51,6 +51,11 @@ type Config struct {
 	UploadIdleTimeout time.Duration
 	// Log receives errors with their ids. Default slog.Default().
 	Log *slog.Logger
+	// Search is the search index; without it GET /api/v1/search answers 503.
+	Search *catalog.Index
+	// Zone is the office's time zone, for search dates without a time.
+	// Default UTC.
+	Zone *time.Location
 }
 
 func (c *Config) withDefaults() error {
@@ -68,6 +73,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.MaxClips <= 0 {
 		c.MaxClips = 2
+	}
+	if c.Zone == nil {
+		c.Zone = time.UTC
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ type env struct {
 	srv  *httptest.Server
 	data string
 	cat  *catalog.Catalog
+	idx  *catalog.Index
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -83,13 +84,18 @@ func start(t *testing.T) *env {
 	if _, err := cat.CreateUser(catalog.NewUser{Username: "admin", Password: adminPassword, Role: catalog.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}})
+	idx, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(data, "index"), Catalog: cat, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); pool.Stop(); exif.Close() })
-	return &env{t: t, srv: srv, data: data, cat: cat}
+	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx}
 }
 
 // client is a logged-in browser: cookie jar plus CSRF token.

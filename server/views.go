@@ -53,6 +53,10 @@ type assetJSON struct {
 	Title      string                   `json:"title"`
 	Caption    string                   `json:"caption"`
 	Credit     string                   `json:"credit"`
+	Creator    string                   `json:"creator"`
+	Copyright  string                   `json:"copyright"`
+	Place      string                   `json:"place"`
+	Rating     int                      `json:"rating"`
 	Width      int                      `json:"width,omitempty"`
 	Height     int                      `json:"height,omitempty"`
 	Duration   float64                  `json:"duration,omitempty"`
@@ -71,6 +75,7 @@ func (s *Server) assetView(a catalog.Asset) assetJSON {
 		ID: a.ID, Kind: a.Kind, Status: a.Status, Error: a.Error, Filename: a.Filename, Size: a.Size,
 		SHA256: a.SHA256, MIME: a.MIME, CapturedAt: a.CapturedAt, UploadedAt: a.UploadedAt,
 		Event: a.Event, People: a.People, Tags: a.Tags, Title: a.Title, Caption: a.Caption, Credit: a.Credit,
+		Creator: a.Creator, Copyright: a.Copyright, Place: a.Place, Rating: a.Rating,
 		Width: a.Width, Height: a.Height, Duration: a.Duration, Camera: a.Camera, GPS: a.GPS, Media: a.Media,
 		Renditions: map[string]renditionJSON{}, URL: base, Original: base + "/original",
 	}

@@ -23,7 +23,9 @@ import (
 // replace it when transcoding moves to other machines.
 type Queue interface {
 	ClaimJob(kinds ...string) (catalog.Job, error)
-	CompleteJob(jobID string, update func(*catalog.Asset) error) error
+	// CompleteJobWith records success; update runs in the same transaction
+	// with a Vocab to link the people a file names.
+	CompleteJobWith(jobID string, update func(*catalog.Asset, *catalog.Vocab) error) error
 	FailJob(jobID, reason string, permanent bool) error
 	ReleaseJob(jobID string) error
 	Asset(id string) (catalog.Asset, error)
@@ -181,7 +183,7 @@ func (p *Pool) run(job catalog.Job) {
 		}
 		return
 	}
-	if err := p.queue.CompleteJob(job.ID, update); err != nil {
+	if err := p.queue.CompleteJobWith(job.ID, update); err != nil {
 		log.Error("record job result", "err", err)
 		return
 	}
@@ -189,7 +191,7 @@ func (p *Pool) run(job catalog.Job) {
 }
 
 // do runs one job and returns how to apply its results to the asset.
-func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset) error, error) {
+func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *catalog.Vocab) error, error) {
 	asset, err := p.queue.Asset(job.AssetID)
 	if err != nil {
 		return nil, err
@@ -207,14 +209,15 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset) er
 	if err != nil {
 		return nil, err
 	}
+	desc := p.descriptive(ctx, src)
 	stored, err := p.storeRenditions(ctx, asset.ID, rs)
 	if err != nil {
 		return nil, err
 	}
-	return func(a *catalog.Asset) error {
+	return func(a *catalog.Asset, v *catalog.Vocab) error {
 		apply(a)
 		a.Renditions = mergeRenditions(a.Renditions, stored)
-		return nil
+		return applyDescriptive(a, v, desc)
 	}, nil
 }
 
@@ -317,13 +320,18 @@ func mergeRenditions(old, add map[string]catalog.Rendition) map[string]catalog.R
 	return old
 }
 
+// applyPhotoInfo records what the photo's headers say. Capture time and
+// position only fill what is empty: an editor may have corrected them
+// while the job ran, and people win over files.
 func applyPhotoInfo(a *catalog.Asset, info PhotoInfo) {
 	a.Width, a.Height = info.Width, info.Height
 	// Capture time keeps the camera's offset when EXIF has one: editors
 	// think in the local time of the event.
-	a.CapturedAt = info.CapturedAt
+	if a.CapturedAt == nil {
+		a.CapturedAt = info.CapturedAt
+	}
 	a.Camera = cameraName(info.CameraMake, info.CameraModel)
-	if info.GPS != nil {
+	if a.GPS == nil && info.GPS != nil {
 		a.GPS = &catalog.GPS{Lat: info.GPS.Lat, Lon: info.GPS.Lon, Alt: info.GPS.Alt}
 	}
 }
@@ -342,16 +350,17 @@ func applyDocumentInfo(a *catalog.Asset, info DocumentInfo) {
 }
 
 // applyAVInfo records what ffprobe found. The kind follows the streams:
-// an MP4 holding only sound is audio, whatever its container says.
+// an MP4 holding only sound is audio, whatever its container says. Like
+// photos, capture time and position fill only what is empty.
 func applyAVInfo(a *catalog.Asset, info AVInfo) {
 	if info.Kind != "" {
 		a.Kind = info.Kind
 	}
 	a.Width, a.Height, a.Duration = info.Width, info.Height, info.Duration
-	if info.CapturedAt != nil {
+	if a.CapturedAt == nil {
 		a.CapturedAt = info.CapturedAt
 	}
-	if info.GPS != nil {
+	if a.GPS == nil && info.GPS != nil {
 		a.GPS = &catalog.GPS{Lat: info.GPS.Lat, Lon: info.GPS.Lon, Alt: info.GPS.Alt}
 	}
 	media := info.Media

@@ -1,0 +1,274 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+)
+
+// indexMappingVersion names the shape of the search index: its fields and
+// their analysis. Bump it whenever the mapping, the analyzer or the
+// document built from an asset changes; an index of another version is
+// deleted and rebuilt from the catalog on open (DESIGN.md invariant 2).
+const indexMappingVersion = "1"
+
+var internalMappingVersion = []byte("acervo_mapping_version")
+
+// ErrReindexing is returned by Search while the index is being rebuilt.
+var ErrReindexing = errors.New("catalog: search index is being rebuilt")
+
+// IndexConfig configures the search index and its indexer. Zero values
+// take the documented defaults.
+type IndexConfig struct {
+	// Path is the Bleve index folder. Required (conventionally <data>/index).
+	Path string
+	// Catalog is the source of truth the index is derived from. Required.
+	Catalog *Catalog
+	// Poll is how often the indexer looks for assets marked dirty when
+	// nothing woke it. Default 200ms, well inside the one second in which a
+	// committed asset must become searchable.
+	Poll time.Duration
+	// BatchSize is how many assets go into one Bleve batch. Default 1000:
+	// each batch waits for its segment to be persisted, so bigger batches
+	// index faster and smaller ones publish sooner.
+	BatchSize int
+	// SearchTimeout bounds one search, so a hostile query cannot stall the
+	// server. Default 5s.
+	SearchTimeout time.Duration
+	// MaxFuzzyTerms is how many query terms get a typo-tolerant variant.
+	// Default 4: fuzzy terms cost the most.
+	MaxFuzzyTerms int
+	// Log receives indexing errors and rebuild progress. Default slog.Default().
+	Log *slog.Logger
+	// HoldRebuild, for tests only: when set, a rebuild waits until it is
+	// closed before indexing anything, so the rebuilding state can be seen.
+	HoldRebuild <-chan struct{}
+}
+
+func (c *IndexConfig) withDefaults() error {
+	if c.Path == "" || c.Catalog == nil {
+		return errors.New("catalog: IndexConfig needs Path and Catalog")
+	}
+	if c.Poll <= 0 {
+		c.Poll = 200 * time.Millisecond
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.SearchTimeout <= 0 {
+		c.SearchTimeout = 5 * time.Second
+	}
+	if c.MaxFuzzyTerms <= 0 {
+		c.MaxFuzzyTerms = 4
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return nil
+}
+
+// Index is the Bleve search index derived from the catalog, with the
+// goroutine that keeps it up to date. It is safe for concurrent use.
+// Close stops the indexer and closes the index.
+type Index struct {
+	cfg        IndexConfig
+	cat        *Catalog
+	idx        bleve.Index
+	rebuilding atomic.Bool
+	wake       chan struct{}
+	stop       chan struct{}
+	stopOnce   sync.Once
+	wg         sync.WaitGroup
+	// gen counts changes to the index; it keys allFacets.
+	gen       atomic.Uint64
+	allFacets facetCache
+}
+
+// facetCache holds the facets of the whole archive (the unfiltered search,
+// the archive's front page) for one index generation: counting them reads
+// every document's values, the dearest part of a search on a big archive,
+// and they change only when the index does.
+type facetCache struct {
+	mu     sync.Mutex
+	gen    uint64
+	ok     bool
+	total  int
+	facets map[string][]FacetCount
+}
+
+func (c *facetCache) get(gen uint64) (facets map[string][]FacetCount, total int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.facets, c.total, c.ok && c.gen == gen
+}
+
+func (c *facetCache) put(gen uint64, total int, f map[string][]FacetCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok || gen >= c.gen {
+		c.gen, c.ok, c.total, c.facets = gen, true, total, f
+	}
+}
+
+// OpenIndex opens the index at cfg.Path and starts the indexer. A missing
+// or unreadable index, or one of an older mapping version, is deleted and
+// rebuilt from the catalog in the background; meanwhile Search returns
+// ErrReindexing and changes to the catalog keep being recorded, to be
+// indexed once the rebuild is done. Assets left dirty by a crash are
+// indexed first thing.
+func OpenIndex(cfg IndexConfig) (*Index, error) {
+	x, rebuild, err := openIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	x.rebuilding.Store(rebuild)
+	x.wg.Add(1)
+	go x.run(rebuild)
+	return x, nil
+}
+
+// RebuildIndex deletes the index at cfg.Path and rebuilds it from the
+// catalog, in the caller's goroutine: `acervo reindex`, with the server
+// stopped. progress, if not nil, is called with the number of assets
+// indexed so far.
+func RebuildIndex(ctx context.Context, cfg IndexConfig, progress func(done int)) (err error) {
+	if err := cfg.withDefaults(); err != nil {
+		return err
+	}
+	x := &Index{cfg: cfg, cat: cfg.Catalog, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if x.idx, err = createIndex(cfg.Path); err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := x.idx.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("catalog: close index: %w", cerr)
+		}
+	}()
+	if err := x.rebuild(ctx, progress); err != nil {
+		return err
+	}
+	for {
+		n, err := x.drain()
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// openIndex opens the index, or recreates it empty and reports that it
+// must be rebuilt.
+func openIndex(cfg IndexConfig) (*Index, bool, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, false, err
+	}
+	x := &Index{cfg: cfg, cat: cfg.Catalog, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	idx, err := bleve.Open(cfg.Path)
+	switch {
+	case err == nil:
+		v, verr := idx.GetInternal(internalMappingVersion)
+		if verr == nil && string(v) == indexMappingVersion {
+			x.idx = idx
+			return x, false, nil
+		}
+		cfg.Log.Warn("search index: mapping version changed, rebuilding", "path", cfg.Path, "have", string(v), "want", indexMappingVersion)
+		if err := idx.Close(); err != nil {
+			return nil, false, fmt.Errorf("catalog: close old index: %w", err)
+		}
+	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
+		cfg.Log.Info("search index: missing, building", "path", cfg.Path)
+	default:
+		cfg.Log.Warn("search index: unreadable, rebuilding", "path", cfg.Path, "err", err)
+	}
+	if x.idx, err = createIndex(cfg.Path); err != nil {
+		return nil, false, err
+	}
+	return x, true, nil
+}
+
+// createIndex replaces whatever is at path with a new, empty index. The
+// mapping version is written only when a rebuild completes, so an
+// interrupted rebuild is started again on the next open.
+func createIndex(path string) (bleve.Index, error) {
+	if err := os.RemoveAll(path); err != nil {
+		return nil, fmt.Errorf("catalog: remove index %s: %w", path, err)
+	}
+	idx, err := bleve.New(path, indexMapping())
+	if err != nil {
+		return nil, fmt.Errorf("catalog: create index %s: %w", path, err)
+	}
+	return idx, nil
+}
+
+// Notify wakes the indexer after a commit that marked assets dirty. It
+// never blocks; without it the indexer still finds them within Poll.
+func (x *Index) Notify() {
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Rebuilding reports whether a rebuild is in progress.
+func (x *Index) Rebuilding() bool { return x.rebuilding.Load() }
+
+// Close stops the indexer, waiting for the batch in progress, and closes
+// the index. Changes not yet indexed stay marked in the catalog.
+func (x *Index) Close() error {
+	x.stopOnce.Do(func() { close(x.stop) })
+	x.wg.Wait()
+	if err := x.idx.Close(); err != nil {
+		return fmt.Errorf("catalog: close index: %w", err)
+	}
+	return nil
+}
+
+// DocCount returns how many assets the index holds.
+func (x *Index) DocCount() (uint64, error) { return x.idx.DocCount() }
+
+// Index fields. Text fields are analyzed in Spanish and also go into
+// Bleve's composite "_all" field, which typo-tolerant terms search; the
+// "_id"-like keyword fields are for filters, facets and sorting.
+const (
+	fTitle, fCaption, fTags, fPeople = "title", "caption", "tags", "people"
+	fEvent, fPlace, fFilename, fText = "event", "place", "filename", "text"
+	fKind, fEventID, fPersonIDs      = "kind", "event_id", "person_ids"
+	fTagKeys, fYear                  = "tag_keys", "year"
+	fDate, fUploadedAt               = "date", "uploaded_at"
+	fAll                             = "_all"
+)
+
+// indexMapping is the mapping of indexMappingVersion. Nothing is stored
+// but what search needs: hits are ids, and the catalog supplies the rest.
+func indexMapping() mapping.IndexMapping {
+	im := bleve.NewIndexMapping()
+	im.DefaultAnalyzer = spanishAnalyzerName
+	im.StoreDynamic, im.IndexDynamic, im.DocValuesDynamic = false, false, false
+	doc := bleve.NewDocumentStaticMapping()
+	for _, name := range []string{fTitle, fCaption, fTags, fPeople, fEvent, fPlace, fFilename, fText} {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = spanishAnalyzerName
+		f.Store, f.DocValues, f.IncludeInAll = false, false, true
+		f.IncludeTermVectors = true // phrase queries need positions
+		doc.AddFieldMappingsAt(name, f)
+	}
+	for _, name := range []string{fKind, fEventID, fPersonIDs, fTagKeys, fYear} {
+		f := bleve.NewKeywordFieldMapping()
+		f.Store, f.IncludeInAll, f.IncludeTermVectors, f.DocValues = false, false, false, true
+		doc.AddFieldMappingsAt(name, f)
+	}
+	for _, name := range []string{fDate, fUploadedAt} {
+		f := bleve.NewDateTimeFieldMapping()
+		f.Store, f.IncludeInAll, f.DocValues = false, false, true
+		doc.AddFieldMappingsAt(name, f)
+	}
+	im.DefaultMapping = doc
+	return im
+}

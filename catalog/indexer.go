@@ -1,0 +1,270 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// indexDoc is what the index holds of an asset (see indexMapping).
+type indexDoc struct {
+	Title      string    `json:"title,omitempty"`
+	Caption    string    `json:"caption,omitempty"`
+	Tags       []string  `json:"tags,omitempty"`
+	People     []string  `json:"people,omitempty"`
+	Event      string    `json:"event,omitempty"`
+	Place      []string  `json:"place,omitempty"`
+	Filename   string    `json:"filename,omitempty"`
+	Text       string    `json:"text,omitempty"`
+	Kind       string    `json:"kind"`
+	EventID    string    `json:"event_id,omitempty"`
+	PersonIDs  []string  `json:"person_ids,omitempty"`
+	TagKeys    []string  `json:"tag_keys,omitempty"`
+	Year       string    `json:"year"`
+	Date       time.Time `json:"date"`
+	UploadedAt time.Time `json:"uploaded_at"`
+}
+
+// storedAsset reads an asset record with the fields other changes may add
+// to it: extracted text of documents and trash marks. Decoding the stored
+// JSON rather than naming Asset fields keeps the indexer independent of
+// when they land; outer fields win over Asset's if both exist.
+type storedAsset struct {
+	Asset
+	Text      string     `json:"text"`
+	TrashedAt *time.Time `json:"trashed_at"`
+	DeletedAt *time.Time `json:"deleted_at"`
+}
+
+// vocabNames is the part of an event or person record the index uses.
+type vocabNames struct {
+	Name    string   `json:"name"`
+	Place   string   `json:"place"`
+	Aliases []string `json:"aliases"`
+}
+
+// searchDoc builds the index document of an asset inside tx, or returns
+// false if the asset should not be findable (absent or in the trash).
+func searchDoc(tx *bolt.Tx, raw []byte) (indexDoc, bool, error) {
+	var a storedAsset
+	if raw == nil {
+		return indexDoc{}, false, nil
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return indexDoc{}, false, err
+	}
+	if a.TrashedAt != nil || a.DeletedAt != nil {
+		return indexDoc{}, false, nil
+	}
+	d := indexDoc{
+		Title: a.Title, Caption: a.Caption, Tags: a.Tags, Filename: a.Filename, Text: a.Text,
+		Kind: a.Kind, UploadedAt: a.UploadedAt.UTC(), Date: a.UploadedAt.UTC(),
+	}
+	if a.CapturedAt != nil {
+		d.Date = a.CapturedAt.UTC()
+	}
+	d.Year = strconv.Itoa(d.Date.Year())
+	for _, t := range a.Tags {
+		d.TagKeys = append(d.TagKeys, foldKeyword(t))
+	}
+	if a.Place != "" {
+		d.Place = append(d.Place, a.Place)
+	}
+	if a.Event != nil {
+		d.EventID, d.Event = a.Event.ID, a.Event.Name
+		var e vocabNames
+		if getJSON(tx.Bucket(bEvents), []byte(a.Event.ID), &e) == nil {
+			if e.Place != "" {
+				d.Place = append(d.Place, e.Place)
+			}
+			if e.Name != "" {
+				d.Event = e.Name
+			}
+		}
+	}
+	for _, p := range a.People {
+		d.PersonIDs = append(d.PersonIDs, p.ID)
+		var v vocabNames
+		if getJSON(tx.Bucket(bPeople), []byte(p.ID), &v) == nil && v.Name != "" {
+			d.People = append(d.People, v.Name)
+			d.People = append(d.People, v.Aliases...)
+		} else {
+			d.People = append(d.People, p.Name)
+		}
+	}
+	return d, true, nil
+}
+
+// run is the indexer goroutine: rebuild if asked, then index dirty assets
+// whenever woken or every Poll, until Close.
+func (x *Index) run(rebuild bool) {
+	defer x.wg.Done()
+	if rebuild {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-x.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := x.rebuild(ctx, nil)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				x.cfg.Log.Error("search index: rebuild failed; search stays unavailable until restart", "err", err)
+			}
+			return
+		}
+		x.rebuilding.Store(false)
+	}
+	tick := time.NewTicker(x.cfg.Poll)
+	defer tick.Stop()
+	for {
+		n, err := x.drain()
+		if err != nil {
+			x.cfg.Log.Error("search index: indexing failed, will retry", "err", err)
+		} else if n == x.cfg.BatchSize {
+			select {
+			case <-x.stop:
+				return
+			default:
+				continue // more are waiting
+			}
+		}
+		select {
+		case <-x.stop:
+			return
+		case <-x.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// drain indexes up to BatchSize dirty assets and clears their marks,
+// except those changed again meanwhile, which the next round indexes. It
+// returns how many marks it read. Bleve's Batch returns once the segment
+// is persisted, so a cleared mark is never lost to a crash.
+func (x *Index) drain() (int, error) {
+	type mark struct{ id, seq []byte }
+	var marks []mark
+	batch := x.idx.NewBatch()
+	err := x.cat.db.View(func(tx *bolt.Tx) error {
+		assets := tx.Bucket(bAssets)
+		cur := tx.Bucket(bIndexDirty).Cursor()
+		for k, v := cur.First(); k != nil && len(marks) < x.cfg.BatchSize; k, v = cur.Next() {
+			marks = append(marks, mark{bytes.Clone(k), bytes.Clone(v)})
+			doc, ok, err := searchDoc(tx, assets.Get(k))
+			if err != nil {
+				return fmt.Errorf("asset %s: %w", k, err)
+			}
+			if !ok {
+				batch.Delete(string(k))
+				continue
+			}
+			if err := batch.Index(string(k), doc); err != nil {
+				return fmt.Errorf("asset %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(marks) == 0 {
+		return 0, wrapIndexErr("read dirty assets", err)
+	}
+	if err := x.idx.Batch(batch); err != nil {
+		return 0, wrapIndexErr("index batch", err)
+	}
+	x.gen.Add(1)
+	err = x.cat.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bIndexDirty)
+		for _, m := range marks {
+			if bytes.Equal(b.Get(m.id), m.seq) {
+				if err := b.Delete(m.id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return len(marks), wrapIndexErr("clear dirty marks", err)
+}
+
+// rebuild indexes every asset into the (new, empty) index, then records
+// the mapping version. Dirty marks are left alone: changes committed while
+// it runs are indexed by drain afterwards, so nothing is indexed stale.
+// Assets are read in chunks of BatchSize, each in its own read
+// transaction, so a long rebuild never holds bbolt's mmap against writers.
+func (x *Index) rebuild(ctx context.Context, progress func(int)) error {
+	if x.cfg.HoldRebuild != nil {
+		select {
+		case <-x.cfg.HoldRebuild:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	start, done := time.Now(), 0
+	var after []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch := x.idx.NewBatch()
+		n := 0
+		err := x.cat.db.View(func(tx *bolt.Tx) error {
+			cur := tx.Bucket(bAssets).Cursor()
+			k, v := cur.First()
+			if after != nil {
+				if k, v = cur.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = cur.Next()
+				}
+			}
+			for ; k != nil && n < x.cfg.BatchSize; k, v = cur.Next() {
+				n++
+				after = bytes.Clone(k)
+				doc, ok, err := searchDoc(tx, v)
+				if err != nil {
+					return fmt.Errorf("asset %s: %w", k, err)
+				}
+				if !ok {
+					continue
+				}
+				if err := batch.Index(string(k), doc); err != nil {
+					return fmt.Errorf("asset %s: %w", k, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return wrapIndexErr("rebuild", err)
+		}
+		if n == 0 {
+			break
+		}
+		if err := x.idx.Batch(batch); err != nil {
+			return wrapIndexErr("rebuild batch", err)
+		}
+		x.gen.Add(1)
+		done += n
+		if progress != nil {
+			progress(done)
+		}
+	}
+	if err := x.idx.SetInternal(internalMappingVersion, []byte(indexMappingVersion)); err != nil {
+		return wrapIndexErr("record mapping version", err)
+	}
+	x.cfg.Log.Info("search index: rebuilt", "assets", done, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func wrapIndexErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("catalog: search index: %s: %w", what, err)
+}
