@@ -5,6 +5,7 @@
 package catalog
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
@@ -28,20 +29,22 @@ var (
 )
 
 var (
-	bUsers        = []byte("users")         // user id → User
-	bUsersByName  = []byte("users_by_name") // lower-case username → user id
-	bSessions     = []byte("sessions")      // sha256(session secret) → Session
-	bTokens       = []byte("tokens")        // sha256(token) → Token
-	bTokensByID   = []byte("tokens_by_id")  // token id → sha256(token)
-	bAssets       = []byte("assets")        // asset id → Asset
-	bAssetsBySHA  = []byte("assets_by_sha") // sha256 hex → asset id
-	bJobs         = []byte("jobs")          // job id → Job (all states, history)
-	bJobsPending  = []byte("jobs_pending")  // job id → job kind: queued, in id (time) order
-	bJobsRunning  = []byte("jobs_running")  // job id → nil: claimed by a worker
-	bBlobIntents  = []byte("blob_intents")  // sha256 hex → time: blob being committed
-	bMeta         = []byte("meta")
-	allBuckets    = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty}
-	schemaVersion = []byte("1")
+	bUsers       = []byte("users")         // user id → User
+	bUsersByName = []byte("users_by_name") // lower-case username → user id
+	bSessions    = []byte("sessions")      // sha256(session secret) → Session
+	bTokens      = []byte("tokens")        // sha256(token) → Token
+	bTokensByID  = []byte("tokens_by_id")  // token id → sha256(token)
+	bAssets      = []byte("assets")        // asset id → Asset
+	bAssetsBySHA = []byte("assets_by_sha") // sha256 hex → asset id
+	bJobs        = []byte("jobs")          // job id → Job (all states, history)
+	bJobsPending = []byte("jobs_pending")  // job id → job kind: queued, in id (time) order
+	bJobsRunning = []byte("jobs_running")  // job id → nil: claimed by a worker
+	bBlobIntents = []byte("blob_intents")  // sha256 hex → time: blob being committed
+	bMeta        = []byte("meta")
+	allBuckets   = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty}
+	// schemaVersion 2 keys event and person names folded (accents, case,
+	// spaces; ñ kept); catalogs of version 1 are rekeyed once at open.
+	schemaVersion = []byte("2")
 )
 
 // Config configures a Catalog.
@@ -86,19 +89,40 @@ func Open(cfg Config) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open %s: %w", cfg.Path, err)
 	}
+	var stored []byte
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		return tx.Bucket(bMeta).Put([]byte("schema"), schemaVersion)
+		stored = bytes.Clone(tx.Bucket(bMeta).Get([]byte("schema")))
+		return nil
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("catalog: init: %w", err)
 	}
-	return &Catalog{db: db, now: cfg.Now}, nil
+	c := &Catalog{db: db, now: cfg.Now}
+	if err := c.migrate(stored); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// migrate brings a catalog written by an older Acervo to schemaVersion;
+// stored is nil for a new catalog.
+func (c *Catalog) migrate(stored []byte) error {
+	if bytes.Equal(stored, schemaVersion) {
+		return nil
+	}
+	if stored != nil && string(stored) < "2" {
+		if err := c.RekeyVocabularies(); err != nil {
+			return fmt.Errorf("catalog: migrate to schema 2: %w", err)
+		}
+	}
+	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put([]byte("schema"), schemaVersion) })
 }
 
 // Close closes the database file.
