@@ -91,6 +91,7 @@ type Asset struct {
 	GPS        *GPS                 `json:"gps,omitempty"`
 	Media      *MediaInfo           `json:"media,omitempty"`
 	Renditions map[string]Rendition `json:"renditions,omitempty"`
+	Text       string               `json:"text,omitempty"` // a document's words (text layer or OCR) for the index; not in the API view
 	// JobIDs are the jobs that process this asset; it is ready when all are done.
 	JobIDs []string `json:"job_ids,omitempty"`
 }

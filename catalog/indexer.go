@@ -31,13 +31,10 @@ type indexDoc struct {
 	UploadedAt time.Time `json:"uploaded_at"`
 }
 
-// storedAsset reads an asset record with the fields other changes may add
-// to it: extracted text of documents and trash marks. Decoding the stored
-// JSON rather than naming Asset fields keeps the indexer independent of
-// when they land; outer fields win over Asset's if both exist.
+// storedAsset reads an asset record with the trash marks the trash feature
+// will add (not built yet): a trashed asset leaves the index.
 type storedAsset struct {
 	Asset
-	Text      string     `json:"text"`
 	TrashedAt *time.Time `json:"trashed_at"`
 	DeletedAt *time.Time `json:"deleted_at"`
 }

@@ -25,15 +25,22 @@ type DocumentConfig struct {
 	// Pdftoppm and Pdfinfo are poppler's programs, looked up in PATH when
 	// they have no slash. Defaults "pdftoppm" and "pdfinfo".
 	Pdftoppm, Pdfinfo string
+	// Pdftotext (poppler) reads the text layer and Tesseract reads scanned
+	// pages; defaults "pdftotext" and "tesseract". When either is missing
+	// or fails, the document simply has less text: see extractText.
+	Pdftotext, Tesseract string
+	// OCRLanguage is tesseract's language (traineddata) for scans; default
+	// "spa" (Debian tesseract-ocr-spa), the press office's language.
+	OCRLanguage string
 	// ScratchDir is an existing folder where the renditions are written for
 	// the caller to move into storage (Rendition.Path is absolute). Required;
 	// the pool makes one per job.
 	ScratchDir string
 	// Timeout bounds each program run (pdfinfo, pdftoppm, each JPEG
-	// encode); past it the program's process group is killed. Default 60 s.
+	// encode, pdftotext, each page's OCR); past it the program's process group is killed. Default 60 s.
 	Timeout time.Duration
 	// MemoryLimit is the address-space limit (RLIMIT_AS) in bytes of
-	// pdfinfo and pdftoppm. Default 1 GiB.
+	// poppler's programs and tesseract. Default 1 GiB.
 	MemoryLimit int64
 }
 
@@ -58,6 +65,15 @@ func (c *DocumentConfig) withDefaults() error {
 	if c.Pdfinfo == "" {
 		c.Pdfinfo = "pdfinfo"
 	}
+	if c.Pdftotext == "" {
+		c.Pdftotext = "pdftotext"
+	}
+	if c.Tesseract == "" {
+		c.Tesseract = "tesseract"
+	}
+	if c.OCRLanguage == "" {
+		c.OCRLanguage = "spa"
+	}
 	if c.Timeout == 0 {
 		c.Timeout = 60 * time.Second
 	}
@@ -74,6 +90,10 @@ type DocumentInfo struct {
 	Title         string      // the document's Title, NFC and trimmed; "" when absent
 	CreatedAt     *time.Time  // CreationDate; UTC when the PDF gives no offset; nil when absent or unreadable
 	Renditions    []Rendition // largest first: preview.jpg, thumb.jpg
+	// Text is the document's words for search, cleaned (see cleanText);
+	// "" when it has none that could be read. TextSource says where it
+	// came from: TextFromPDF or TextFromOCR, "" without text.
+	Text, TextSource string
 }
 
 // documentRenditions are made from page 1, each resized from the one
@@ -101,7 +121,8 @@ const (
 // RenderDocument reads the metadata of the PDF at path and makes
 // preview.jpg (page 1, 2048 px on the long edge, or less when the page
 // is smaller than that at 300 DPI) and thumb.jpg (400 px long edge, from
-// the preview).
+// the preview), and extracts the text of its first pages for search: the
+// text layer, or OCR when there is (almost) none; see extractText.
 //
 // The file's type is sniffed from its content (originals have no
 // extension). The PDF is parsed and drawn only by poppler's pdfinfo and
@@ -136,12 +157,18 @@ func RenderDocument(ctx context.Context, cfg DocumentConfig, path string) (Docum
 		removeScratch(out, nil)
 		return fail(err)
 	}
+	text, source, err := extractText(ctx, cfg, abs, meta.Pages)
+	if err != nil {
+		removeScratch(out, nil)
+		return fail(err)
+	}
 	return DocumentInfo{
 		Pages: meta.Pages,
 		Width: rs[0].Width, Height: rs[0].Height,
 		Title:      meta.Title,
 		CreatedAt:  meta.CreatedAt,
 		Renditions: rs,
+		Text:       text, TextSource: source,
 	}, nil
 }
 

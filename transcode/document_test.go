@@ -400,7 +400,8 @@ func TestRenderDocumentCrash(t *testing.T) {
 	}
 }
 
-// TestDocumentCommandLines pins the exact argv of poppler's programs. Run
+// TestDocumentCommandLines pins the exact argv of poppler's programs and
+// tesseract. Run
 // with -update after a deliberate change and review the diff.
 func TestDocumentCommandLines(t *testing.T) {
 	const blob = "/data/blobs/sha256/ab/cd/abcdef0123456789"
@@ -413,6 +414,10 @@ func TestDocumentCommandLines(t *testing.T) {
 		fmt.Fprintf(&b, "# page %g x %g pt\n", size[0], size[1])
 		line("pdftoppm", pdftoppmArgs(blob, previewLongEdge(size[0], size[1])))
 	}
+	b.WriteString("# text\n")
+	line("pdftotext", pdftotextArgs(blob))
+	line("pdftoppm", ocrPdftoppmArgs(blob, 3, "/data/staging/jobs/j1/0123456789abcdef-ocr"))
+	line("tesseract", tesseractArgs("/data/staging/jobs/j1/0123456789abcdef-ocr.pgm", "spa"))
 	checkGolden(t, "document_commands.golden", b.String())
 }
 
@@ -518,7 +523,7 @@ func TestDocumentConfigValidation(t *testing.T) {
 	if err := cfg.withDefaults(); err != nil {
 		t.Fatal(err)
 	}
-	want := DocumentConfig{Pdftoppm: "pdftoppm", Pdfinfo: "pdfinfo", ScratchDir: cfg.ScratchDir, Timeout: 60 * time.Second, MemoryLimit: 1 << 30}
+	want := DocumentConfig{Pdftoppm: "pdftoppm", Pdfinfo: "pdfinfo", Pdftotext: "pdftotext", Tesseract: "tesseract", OCRLanguage: "spa", ScratchDir: cfg.ScratchDir, Timeout: 60 * time.Second, MemoryLimit: 1 << 30}
 	if cfg != want {
 		t.Errorf("defaults %+v, want %+v", cfg, want)
 	}

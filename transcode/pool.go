@@ -336,11 +336,12 @@ func applyPhotoInfo(a *catalog.Asset, info PhotoInfo) {
 	}
 }
 
-// applyDocumentInfo records a PDF's page count and, when the asset has
-// none yet, its title and creation date.
+// applyDocumentInfo records a PDF's page count and text and, when the
+// asset has none yet, its title and creation date.
 func applyDocumentInfo(a *catalog.Asset, info DocumentInfo) {
 	a.Width, a.Height = info.Width, info.Height
 	a.Media = &catalog.MediaInfo{Pages: info.Pages}
+	a.Text = info.Text
 	if a.Title == "" {
 		a.Title = info.Title
 	}
