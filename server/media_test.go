@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/comsoc/acervo/transcode/pdftest"
 
 	"github.com/comsoc/acervo/catalog"
 )
@@ -165,7 +166,11 @@ func TestVideoAudioAndDocumentThroughTheAPI(t *testing.T) {
 	})
 
 	t.Run("press bulletin PDF", func(t *testing.T) {
-		pdf := minimalPDF()
+		pdf := pdftest.Write("",
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+			pdftest.Stream("", "0 0 0 rg 100 100 300 400 re f"))
 		a := c.uploadReady("Boletín 123.pdf", pdf)
 		if a.Kind != catalog.KindDocument || a.Media == nil || a.Media.Pages != 1 {
 			t.Fatalf("document = kind %s media %+v", a.Kind, a.Media)
@@ -174,30 +179,4 @@ func TestVideoAudioAndDocumentThroughTheAPI(t *testing.T) {
 			t.Errorf("preview %d×%d", r.Width, r.Height)
 		}
 	})
-}
-
-// minimalPDF is a one-page PDF with a black rectangle, written by hand so
-// the test needs no PDF tool to make one.
-func minimalPDF() []byte {
-	content := "0 0 0 rg 100 100 300 400 re f"
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-		"<< /Length " + strconv.Itoa(len(content)) + " >>\nstream\n" + content + "\nendstream",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	var offsets []int
-	for i, o := range objs {
-		offsets = append(offsets, b.Len())
-		b.WriteString(strconv.Itoa(i+1) + " 0 obj\n" + o + "\nendobj\n")
-	}
-	xref := b.Len()
-	b.WriteString("xref\n0 " + strconv.Itoa(len(objs)+1) + "\n0000000000 65535 f \n")
-	for _, off := range offsets {
-		b.WriteString(strings.Repeat("0", 10-len(strconv.Itoa(off))) + strconv.Itoa(off) + " 00000 n \n")
-	}
-	b.WriteString("trailer\n<< /Size " + strconv.Itoa(len(objs)+1) + " /Root 1 0 R >>\nstartxref\n" + strconv.Itoa(xref) + "\n%%EOF\n")
-	return b.Bytes()
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/comsoc/acervo/transcode/pdftest"
 )
 
 // pdfPage is one page of a testPDF.
@@ -56,20 +58,7 @@ func (p testPDF) bytes() []byte {
 		)
 	}
 	objs = append(objs, p.Objects...)
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R %s >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, p.Trailer, xref)
-	return b.Bytes()
+	return pdftest.Write("/Info 4 0 R "+p.Trailer, objs...)
 }
 
 // The first page of a bulletin: a title line and a large black rectangle

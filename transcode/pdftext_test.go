@@ -1,16 +1,15 @@
 package transcode
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/comsoc/acervo/transcode/pdftest"
 )
 
 // pressRelease is the text of a one-page bulletin, in the PDF's
@@ -26,50 +25,6 @@ func textBulletin() testPDF {
 	content := "BT /F1 28 Tf 60 700 Td " + pressReleasePDF + " ET\n" +
 		"BT /F1 28 Tf 60 640 Td (Acto en la colonia Centro con vecinos) Tj ET"
 	return testPDF{Pages: []pdfPage{{Content: content}}}
-}
-
-// scannedPDF is an image-only PDF, as a scanner makes one: page 1 of pdf
-// rendered to a 200 DPI colour JPEG by pdftoppm, embedded as an image XObject
-// (/DCTDecode) drawn over the whole letter page, and no text at all.
-func scannedPDF(t *testing.T, pdf []byte) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join(dir, "in.pdf")
-	if err := os.WriteFile(src, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-r", "200", "-jpeg", src, filepath.Join(dir, "scan")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, out)
-	}
-	jpeg, err := os.ReadFile(filepath.Join(dir, "scan.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Letter at 200 DPI: 1700×2200 pixels.
-	const w, h = 1700, 2200
-	draw := "q 612 0 0 792 0 0 cm /Im1 Do Q"
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(draw), draw),
-		fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream", w, h, len(jpeg), jpeg),
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }
 
 func textConfig(t *testing.T) DocumentConfig {
@@ -98,7 +53,7 @@ func TestDocumentTextLayer(t *testing.T) {
 func TestDocumentTextOCR(t *testing.T) {
 	cfg := textConfig(t)
 	start := time.Now()
-	info, err := RenderDocument(t.Context(), cfg, writeOriginal(t, scannedPDF(t, textBulletin().bytes())))
+	info, err := RenderDocument(t.Context(), cfg, writeOriginal(t, pdftest.Scan(t, textBulletin().bytes())))
 	if err != nil {
 		t.Fatal(err)
 	}
