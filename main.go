@@ -312,6 +312,7 @@ func importCmd(args []string) error {
 	tags := fs.String("tags", "", "comma-separated tags for every imported photo")
 	credit := fs.String("credit", "", "credit line for every imported photo")
 	noWait := fs.Bool("no-wait", false, "don't wait for thumbnails; the server makes them later")
+	ocr := fs.Bool("ocr", false, "read the text of every photo with tesseract (scanned clippings)")
 	fs.Parse(args)
 	if fs.NArg() != 1 {
 		return errors.New("usage: acervo import [flags] DIR")
@@ -337,7 +338,7 @@ func importCmd(args []string) error {
 		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount())
 	stats, bad, err := a.ing.ImportDir(ctx, catalog.ImportOptions{
 		Dir: dir, JournalDir: filepath.Join(*data, "imports"),
-		Template: catalog.NewAsset{UploadedBy: u.ID, Event: *event, Tags: splitList(*tags), Credit: *credit},
+		Template: catalog.NewAsset{UploadedBy: u.ID, Event: *event, Tags: splitList(*tags), Credit: *credit, OCR: *ocr},
 		Progress: func(s catalog.ImportStats) {
 			bar.ChangeMax64(s.Bytes)
 			bar.Set64(s.DoneBytes)

@@ -161,6 +161,9 @@ type NewAsset struct {
 	People                       []string // person names, created if new
 	Tags                         []string
 	Title, Caption, Credit       string
+	// OCR asks for the text of a photographed or scanned clipping to be
+	// read (and searchable); only photos honour it.
+	OCR bool
 	// Jobs are the kinds of the first jobs to run, committed with the asset.
 	Jobs []string
 }

@@ -201,7 +201,7 @@ func newIngester(t *testing.T) (*catalog.Ingester, *disk.Store) {
 		t.Fatal(err)
 	}
 	c := catalogtest.Open(t, nil)
-	return &catalog.Ingester{Catalog: c, Store: store, Sniff: sniffAll, JobsFor: func(string) []string { return []string{"photo"} }}, store
+	return &catalog.Ingester{Catalog: c, Store: store, Sniff: sniffAll, JobsFor: func(catalog.NewAsset) []string { return []string{"photo"} }}, store
 }
 
 func TestIngestRefusesUnsupportedLeavingNothing(t *testing.T) {

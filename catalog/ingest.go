@@ -24,8 +24,8 @@ type Ingester struct {
 	Catalog *Catalog
 	Store   storage.Store
 	Sniff   SniffFunc
-	// JobsFor lists the first jobs for a kind of asset.
-	JobsFor func(kind string) []string
+	// JobsFor lists the first jobs of a new asset, whose Kind is set.
+	JobsFor func(NewAsset) []string
 }
 
 // Ingest stores src and commits its asset: Stage then Commit.
@@ -100,7 +100,7 @@ func (in *Ingester) Commit(st *Staged, n NewAsset) (a Asset, duplicate bool, err
 	}
 	n.Kind, n.MIME, n.Size, n.SHA256 = st.Kind, st.MIME, st.Size, st.SHA256
 	if in.JobsFor != nil {
-		n.Jobs = in.JobsFor(st.Kind)
+		n.Jobs = in.JobsFor(n)
 	}
 	if existing, err := in.Catalog.AssetBySHA256(n.SHA256); err == nil {
 		st.Abort()

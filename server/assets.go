@@ -119,7 +119,8 @@ func readField(p *multipart.Part) (string, error) {
 }
 
 // newAssetFrom reads the optional form fields DESIGN.md lists; tags and
-// people may be repeated fields or comma-separated.
+// people may be repeated fields or comma-separated. ocr=true asks for the
+// text of a photographed or scanned clipping to be read and indexed.
 func newAssetFrom(f map[string][]string, filename, userID string) catalog.NewAsset {
 	first := func(k string) string {
 		if v := f[k]; len(v) > 0 {
@@ -138,7 +139,9 @@ func newAssetFrom(f map[string][]string, filename, userID string) catalog.NewAss
 		}
 		return out
 	}
+	ocr := strings.ToLower(first("ocr"))
 	return catalog.NewAsset{
+		OCR:      ocr == "1" || ocr == "true" || ocr == "on" || ocr == "sí" || ocr == "si",
 		Filename: cleanFilename(filename), UploadedBy: userID,
 		Event: first("event"), People: list("people"), Tags: list("tags"),
 		Title: first("title"), Caption: first("caption"), Credit: first("credit"),

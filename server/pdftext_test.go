@@ -44,3 +44,33 @@ func TestSearchDocumentText(t *testing.T) {
 		}
 	}
 }
+
+// A photographed clipping uploaded with ocr=true is found by the words in
+// it; an ordinary photo of the same kind of page, without ocr, is not read.
+func TestSearchPhotographedClipping(t *testing.T) {
+	requireTools(t, "pdftoppm", "tesseract")
+	e := start(t)
+	c := e.login()
+	var clipping assetJSON
+	decode(t, c.upload("recorte.jpg", pdftest.Picture(t, pdftest.TextPage(`Rehabilitaci\363n del mercado`, `de Xochimilco`)), map[string]string{"ocr": "true"}),
+		http.StatusCreated, &clipping)
+	plain := c.uploadReady("foto.jpg", pdftest.Picture(t, pdftest.TextPage(`Desfile en Iztapalapa`)))
+	if a := c.waitSettled(clipping.ID); a.Status != "ready" {
+		t.Fatalf("clipping is %s (%s)", a.Status, a.Error)
+	}
+
+	found := c.waitTotal(url.Values{"q": {"xochimilco"}}, 1)
+	if got := found.ids(); len(got) != 1 || got[0] != clipping.ID {
+		t.Errorf("search xochimilco found %v, want the clipping %s", got, clipping.ID)
+	}
+	if got := c.waitTotal(url.Values{"q": {"rehabilitacion mercado"}}, 1).ids(); len(got) != 1 {
+		t.Errorf("search of two OCR'd words found %v", got)
+	}
+	// The plain photo is indexed (its file name is found) but not read.
+	c.waitTotal(url.Values{"q": {"foto"}}, 1)
+	var none searchAnswer
+	decode(t, c.do("GET", "/api/v1/search?q=iztapalapa", "", nil, nil), http.StatusOK, &none)
+	if none.Total != 0 {
+		t.Errorf("a photo uploaded without ocr was read: %+v (asset %s)", none.ids(), plain.ID)
+	}
+}

@@ -407,6 +407,8 @@ func TestDocumentCommandLines(t *testing.T) {
 	line("pdftotext", pdftotextArgs(blob))
 	line("pdftoppm", ocrPdftoppmArgs(blob, 3, "/data/staging/jobs/j1/0123456789abcdef-ocr"))
 	line("tesseract", tesseractArgs("/data/staging/jobs/j1/0123456789abcdef-ocr.pgm", "spa"))
+	b.WriteString("# OCR of a photographed clipping\n")
+	line("tesseract", ocrImageArgs("/data/blobs/sha256/ab/cd/abcd", "spa"))
 	checkGolden(t, "document_commands.golden", b.String())
 }
 

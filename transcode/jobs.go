@@ -12,12 +12,19 @@ const (
 	JobVideo    = "video"
 	JobAudio    = "audio"
 	JobDocument = "document"
+	// JobOCR reads the text of a photographed or scanned clipping with
+	// tesseract, when the uploader asks for it (NewAsset.OCR): running it on
+	// every event photo would triple the work for nothing.
+	JobOCR = "ocr"
 )
 
-// JobsFor lists the jobs that process a new asset of kind.
-func JobsFor(kind string) []string {
-	switch kind {
+// JobsFor lists the jobs that process a new asset; n.Kind is set.
+func JobsFor(n catalog.NewAsset) []string {
+	switch n.Kind {
 	case catalog.KindPhoto:
+		if n.OCR {
+			return []string{JobPhoto, JobOCR}
+		}
 		return []string{JobPhoto}
 	case catalog.KindVideo:
 		return []string{JobVideo}
@@ -46,6 +53,6 @@ type Lane struct {
 func DefaultLanes() []Lane {
 	return []Lane{
 		{Name: "video", Kinds: []string{JobVideo}, Workers: 1},
-		{Name: "stills-and-sound", Kinds: []string{JobPhoto, JobAudio, JobDocument}, Workers: runtime.NumCPU()},
+		{Name: "stills-and-sound", Kinds: []string{JobPhoto, JobAudio, JobDocument, JobOCR}, Workers: runtime.NumCPU()},
 	}
 }

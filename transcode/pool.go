@@ -205,11 +205,14 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	if err != nil {
 		return nil, err
 	}
-	rs, apply, err := p.render(ctx, job.Kind, scratch, src)
+	rs, apply, err := p.render(ctx, job.Kind, asset.MIME, scratch, src)
 	if err != nil {
 		return nil, err
 	}
-	desc := p.descriptive(ctx, src)
+	var desc Descriptive
+	if job.Kind != JobOCR { // the photo's own job reads its metadata
+		desc = p.descriptive(ctx, src)
+	}
 	stored, err := p.storeRenditions(ctx, asset.ID, rs)
 	if err != nil {
 		return nil, err
@@ -221,9 +224,9 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	}, nil
 }
 
-// render does the kind's work on the original at src, writing into
+// render does the kind's work on the original at src (of type mime), writing into
 // scratch, and returns the renditions and how to record what it learnt.
-func (p *Pool) render(ctx context.Context, kind, scratch, src string) ([]Rendition, func(*catalog.Asset), error) {
+func (p *Pool) render(ctx context.Context, kind, mime, scratch, src string) ([]Rendition, func(*catalog.Asset), error) {
 	switch kind {
 	case JobPhoto:
 		cfg := p.cfg.Photo
@@ -240,6 +243,11 @@ func (p *Pool) render(ctx context.Context, kind, scratch, src string) ([]Renditi
 		cfg.ScratchDir = scratch
 		info, err := RenderDocument(ctx, cfg, src)
 		return info.Renditions, func(a *catalog.Asset) { applyDocumentInfo(a, info) }, err
+	case JobOCR:
+		cfg := p.cfg.Document
+		cfg.ScratchDir = scratch
+		text, err := OCRImage(ctx, cfg, mime, src)
+		return nil, func(a *catalog.Asset) { a.Text = text }, err
 	}
 	return nil, nil, fmt.Errorf("%w: unknown job kind %q", ErrUnsupported, kind)
 }

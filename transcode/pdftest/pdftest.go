@@ -59,6 +59,22 @@ func TextPage(lines ...string) []byte {
 // with no text layer.
 func Scan(tb testing.TB, pdf []byte) []byte {
 	tb.Helper()
+	jpeg := Picture(tb, pdf)
+	draw := "q 612 0 0 792 0 0 cm /Im1 Do Q"
+	return Write("",
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
+		Stream("", draw),
+		// Letter at 200 DPI is 1700×2200; pdftoppm's JPEG is colour even for gray pages.
+		Stream("/Type /XObject /Subtype /Image /Width 1700 /Height 2200 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", string(jpeg)),
+	)
+}
+
+// Picture is a photo of pdf's page 1: a 1700×2200 JPEG (letter at 200 DPI)
+// rendered by poppler's pdftoppm, as a phone or scanner would give it.
+func Picture(tb testing.TB, pdf []byte) []byte {
+	tb.Helper()
 	dir := tb.TempDir()
 	src := filepath.Join(dir, "in.pdf")
 	if err := os.WriteFile(src, pdf, 0o644); err != nil {
@@ -71,13 +87,5 @@ func Scan(tb testing.TB, pdf []byte) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	draw := "q 612 0 0 792 0 0 cm /Im1 Do Q"
-	return Write("",
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
-		Stream("", draw),
-		// Letter at 200 DPI is 1700×2200; pdftoppm's JPEG is colour even for gray pages.
-		Stream("/Type /XObject /Subtype /Image /Width 1700 /Height 2200 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", string(jpeg)),
-	)
+	return jpeg
 }
