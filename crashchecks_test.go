@@ -269,3 +269,45 @@ func checkNoOrphans(t *testing.T, data string, bySHA map[string]catalog.Asset, b
 		}
 	}
 }
+
+// checkSearchable asks the search API for every asset, page by page, until
+// each witnessed asset is in the index: kills between a commit and its
+// indexing must be repaired by the dirty queue at start (invariant 2).
+func checkSearchable(t *testing.T, a *api, w witnesses) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		found := map[string]bool{}
+		var err error
+		for page := 1; err == nil; page++ {
+			var res struct {
+				Total int `json:"total"`
+				Hits  []struct {
+					ID string `json:"id"`
+				} `json:"hits"`
+			}
+			if err = a.getJSON(fmt.Sprintf("/api/v1/search?per_page=200&page=%d&sort=uploaded_at", page), &res); err != nil {
+				break
+			}
+			for _, h := range res.Hits {
+				found[h.ID] = true
+			}
+			if len(res.Hits) == 0 || page*200 >= res.Total {
+				break
+			}
+		}
+		var missing []string
+		for _, sha := range w.sorted() {
+			if !found[w[sha].id] {
+				missing = append(missing, w[sha].id)
+			}
+		}
+		if err == nil && len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d acknowledged assets not in the search index after restart (err %v): %v", len(missing), err, missing)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -92,6 +92,7 @@ func TestKillDuringUploads(t *testing.T) {
 	a := &api{base: srv.base, token: token, hc: hc}
 	waitProcessed(t, a, w, srv)
 	checkRenditions(t, a, w)
+	checkSearchable(t, a, w)
 	srv.stop(t)
 	checkDataFolder(t, data, w)
 }
