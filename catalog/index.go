@@ -18,7 +18,7 @@ import (
 // their analysis. Bump it whenever the mapping, the analyzer or the
 // document built from an asset changes; an index of another version is
 // deleted and rebuilt from the catalog on open (DESIGN.md invariant 2).
-const indexMappingVersion = "1"
+const indexMappingVersion = "2"
 
 var internalMappingVersion = []byte("acervo_mapping_version")
 
@@ -242,6 +242,7 @@ const (
 	fKind, fEventID, fPersonIDs      = "kind", "event_id", "person_ids"
 	fTagKeys, fYear                  = "tag_keys", "year"
 	fDate, fUploadedAt               = "date", "uploaded_at"
+	fDateKey, fUploadedKey           = "date_key", "uploaded_key"
 	fAll                             = "_all"
 )
 
@@ -259,14 +260,15 @@ func indexMapping() mapping.IndexMapping {
 		f.IncludeTermVectors = true // phrase queries need positions
 		doc.AddFieldMappingsAt(name, f)
 	}
-	for _, name := range []string{fKind, fEventID, fPersonIDs, fTagKeys, fYear} {
+	for _, name := range []string{fKind, fEventID, fPersonIDs, fTagKeys, fYear, fDateKey, fUploadedKey} {
 		f := bleve.NewKeywordFieldMapping()
 		f.Store, f.IncludeInAll, f.IncludeTermVectors, f.DocValues = false, false, false, true
 		doc.AddFieldMappingsAt(name, f)
 	}
 	for _, name := range []string{fDate, fUploadedAt} {
 		f := bleve.NewDateTimeFieldMapping()
-		f.Store, f.IncludeInAll, f.DocValues = false, false, true
+		// Filtered by range only: sorting uses the *_key fields.
+		f.Store, f.IncludeInAll, f.DocValues = false, false, false
 		doc.AddFieldMappingsAt(name, f)
 	}
 	im.DefaultMapping = doc

@@ -255,14 +255,15 @@ func (r *SearchRequest) normalize() error {
 
 func sortOrder(r SearchRequest) []string {
 	switch r.Sort {
+	// The *_key fields order by time then id (see sortKey).
 	case SortCapturedAsc:
-		return []string{fDate, "_id"}
+		return []string{fDateKey}
 	case SortCapturedDesc:
-		return []string{"-" + fDate, "-_id"}
+		return []string{"-" + fDateKey}
 	case SortUploadedNewest:
-		return []string{"-" + fUploadedAt, "-_id"}
+		return []string{"-" + fUploadedKey}
 	default:
-		return []string{"-_score", "-" + fDate, "-_id"}
+		return []string{"-_score", "-" + fDateKey}
 	}
 }
 
