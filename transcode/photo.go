@@ -98,6 +98,9 @@ type PhotoInfo struct {
 	CameraMake, CameraModel string
 	GPS                     *GPS
 	Renditions              []Rendition // largest first: preview.jpg, thumb.jpg
+	// Tags are exiftool's tags of the photo (ExifTool.Read), so the caller
+	// can take its descriptive metadata without reading the file again.
+	Tags map[string]any
 }
 
 // Errors RenderPhoto wraps. Both are permanent (see IsPermanent): the same
@@ -190,6 +193,7 @@ func RenderPhoto(ctx context.Context, cfg PhotoConfig, et *ExifTool, path string
 		CapturedAt:  meta.CapturedAt,
 		CameraMake:  meta.CameraMake, CameraModel: meta.CameraModel,
 		GPS:        meta.GPS,
+		Tags:       tags,
 		Renditions: resp.Renditions,
 	}, nil
 }

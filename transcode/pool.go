@@ -205,12 +205,15 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	if err != nil {
 		return nil, err
 	}
-	rs, apply, err := p.render(ctx, job.Kind, asset.MIME, scratch, src)
+	rs, apply, tags, err := p.render(ctx, job.Kind, asset.MIME, scratch, src)
 	if err != nil {
 		return nil, err
 	}
 	var desc Descriptive
-	if job.Kind != JobOCR { // the photo's own job reads its metadata
+	switch {
+	case tags != nil: // the render already read them
+		desc = parseDescriptive(tags, p.cfg.Photo.Zone)
+	case job.Kind != JobOCR: // an OCR job's photo job reads them
 		desc = p.descriptive(ctx, src)
 	}
 	stored, err := p.storeRenditions(ctx, asset.ID, rs)
@@ -225,31 +228,32 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 }
 
 // render does the kind's work on the original at src (of type mime), writing into
-// scratch, and returns the renditions and how to record what it learnt.
-func (p *Pool) render(ctx context.Context, kind, mime, scratch, src string) ([]Rendition, func(*catalog.Asset), error) {
+// scratch, and returns the renditions, how to record what it learnt, and
+// exiftool's tags when it read them anyway (photos).
+func (p *Pool) render(ctx context.Context, kind, mime, scratch, src string) ([]Rendition, func(*catalog.Asset), map[string]any, error) {
 	switch kind {
 	case JobPhoto:
 		cfg := p.cfg.Photo
 		cfg.ScratchDir = scratch
 		info, err := RenderPhoto(ctx, cfg, p.exif, src)
-		return info.Renditions, func(a *catalog.Asset) { applyPhotoInfo(a, info) }, err
+		return info.Renditions, func(a *catalog.Asset) { applyPhotoInfo(a, info) }, info.Tags, err
 	case JobVideo, JobAudio:
 		cfg := p.cfg.AV
 		cfg.ScratchDir = scratch
 		info, err := RenderAV(ctx, cfg, src)
-		return info.Renditions, func(a *catalog.Asset) { applyAVInfo(a, info) }, err
+		return info.Renditions, func(a *catalog.Asset) { applyAVInfo(a, info) }, nil, err
 	case JobDocument:
 		cfg := p.cfg.Document
 		cfg.ScratchDir = scratch
 		info, err := RenderDocument(ctx, cfg, src)
-		return info.Renditions, func(a *catalog.Asset) { applyDocumentInfo(a, info) }, err
+		return info.Renditions, func(a *catalog.Asset) { applyDocumentInfo(a, info) }, nil, err
 	case JobOCR:
 		cfg := p.cfg.Document
 		cfg.ScratchDir = scratch
 		text, err := OCRImage(ctx, cfg, mime, src)
-		return nil, func(a *catalog.Asset) { a.Text = text }, err
+		return nil, func(a *catalog.Asset) { a.Text = text }, nil, err
 	}
-	return nil, nil, fmt.Errorf("%w: unknown job kind %q", ErrUnsupported, kind)
+	return nil, nil, nil, fmt.Errorf("%w: unknown job kind %q", ErrUnsupported, kind)
 }
 
 // localOriginal returns a file path of the original for child processes:
