@@ -288,15 +288,7 @@ func TestRenderDocumentRefuses(t *testing.T) {
 			cfg.ScratchDir = t.TempDir()
 			_, err := RenderDocument(t.Context(), cfg, writeOriginal(t, tc.data))
 			t.Logf("%v", err)
-			if !errors.Is(err, ErrUnsupported) || !IsPermanent(err) {
-				t.Fatalf("error %v, want a permanent ErrUnsupported", err)
-			}
-			if !strings.Contains(err.Error(), tc.message) {
-				t.Errorf("error %q does not say %q", err, tc.message)
-			}
-			if files := scratchFiles(t, cfg.ScratchDir); len(files) > 0 {
-				t.Errorf("ScratchDir holds %v after a failure", files)
-			}
+			checkRefused(t, err, ErrUnsupported, tc.message, cfg.ScratchDir)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/tiff"
@@ -197,4 +199,22 @@ func near(a, b color.Color, tol int) bool {
 	br, bg, bb, _ := b.RGBA()
 	d := func(x, y uint32) bool { v := int(x>>8) - int(y>>8); return v >= -tol && v <= tol }
 	return d(ar, br) && d(ag, bg) && d(ab, bb)
+}
+
+// checkRefused asserts that a render refused its file for good: err wraps
+// want, is permanent, says message, and left nothing in scratch.
+func checkRefused(t *testing.T, err, want error, message, scratch string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want %v", err, want)
+	}
+	if !IsPermanent(err) {
+		t.Errorf("IsPermanent(%v) = false", err)
+	}
+	if !strings.Contains(err.Error(), message) {
+		t.Errorf("error %q does not say %q", err, message)
+	}
+	if files := scratchFiles(t, scratch); len(files) > 0 {
+		t.Errorf("ScratchDir holds %v after a failure", files)
+	}
 }

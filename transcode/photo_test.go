@@ -2,7 +2,6 @@ package transcode
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -266,18 +265,7 @@ func TestRenderPhotoRefuses(t *testing.T) {
 			start := time.Now()
 			_, err := RenderPhoto(t.Context(), cfg, et, path)
 			t.Logf("%v in %v", err, time.Since(start).Round(time.Millisecond))
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error %v, want %v", err, tc.want)
-			}
-			if !IsPermanent(err) {
-				t.Errorf("IsPermanent(%v) = false", err)
-			}
-			if !strings.Contains(err.Error(), tc.message) {
-				t.Errorf("error %q does not say %q", err, tc.message)
-			}
-			if files := scratchFiles(t, cfg.ScratchDir); len(files) > 0 {
-				t.Errorf("ScratchDir holds %v after a failure", files)
-			}
+			checkRefused(t, err, tc.want, tc.message, cfg.ScratchDir)
 		})
 	}
 }
