@@ -463,7 +463,7 @@ func userCmd(args []string) error {
 		return err
 	}
 	if args[0] == "passwd" {
-		if err := cat.SetPassword(username, password); err != nil {
+		if err := cat.SetPassword(catalog.Actor{}, username, password); err != nil {
 			return err
 		}
 		fmt.Println("contraseña cambiada / password changed; sesiones cerradas / sessions ended")

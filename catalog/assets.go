@@ -157,6 +157,7 @@ type NewAsset struct {
 	Kind, Filename, SHA256, MIME string
 	Size                         int64
 	UploadedBy                   string
+	ClientIP                     string   // for the audit trail
 	Event                        string   // event name, created if new
 	People                       []string // person names, created if new
 	Tags                         []string
@@ -224,7 +225,10 @@ func (c *Catalog) CreateAsset(n NewAsset) (a Asset, duplicate bool, err error) {
 		if err := markIndexDirty(tx, a.ID); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bAssets), []byte(a.ID), a)
+		if err := putJSON(tx.Bucket(bAssets), []byte(a.ID), a); err != nil {
+			return err
+		}
+		return c.audit(tx, Actor{UserID: n.UploadedBy, IP: n.ClientIP}, AuditEntry{Action: AuditUpload, Asset: a.ID, Detail: a.Filename})
 	})
 	if err != nil {
 		return Asset{}, false, fmt.Errorf("catalog: create asset: %w", err)

@@ -41,7 +41,7 @@ var (
 	bJobsRunning = []byte("jobs_running")  // job id → nil: claimed by a worker
 	bBlobIntents = []byte("blob_intents")  // sha256 hex → time: blob being committed
 	bMeta        = []byte("meta")
-	allBuckets   = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty}
+	allBuckets   = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty, bAudit, bCollections, bShares, bSharesByToken}
 	// schemaVersion 2 keys event and person names folded (accents, case,
 	// spaces; ñ kept); catalogs of version 1 are rekeyed once at open.
 	schemaVersion = []byte("2")
@@ -166,4 +166,27 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 		return err
 	}
 	return b.Put(key, data)
+}
+
+// Secret returns the instance's 32-byte secret called name, made at random
+// the first time it is asked for and kept in the catalog: keys for
+// signatures the server checks itself (share unlock cookies).
+func (c *Catalog) Secret(name string) ([]byte, error) {
+	key := []byte("secret:" + name)
+	var out []byte
+	err := c.db.View(func(tx *bolt.Tx) error { out = bytes.Clone(tx.Bucket(bMeta).Get(key)); return nil })
+	if err != nil || out != nil {
+		return out, err
+	}
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		if out = bytes.Clone(tx.Bucket(bMeta).Get(key)); out != nil {
+			return nil // made meanwhile
+		}
+		out = make([]byte, 32)
+		if _, err := rand.Read(out); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(key, out)
+	})
+	return out, err
 }

@@ -162,7 +162,7 @@ func TestSessionsAndTokens(t *testing.T) {
 	if !catalog.CheckPassword(u.PasswordHash, "una contraseña larga") || catalog.CheckPassword(u.PasswordHash, "otra") {
 		t.Error("password check wrong")
 	}
-	secret, _, err := c.CreateSession(u.ID, time.Hour)
+	secret, _, err := c.CreateSession(catalog.Actor{UserID: u.ID}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,21 +173,21 @@ func TestSessionsAndTokens(t *testing.T) {
 	if _, _, err := c.SessionUser(secret); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("expired session = %v, want ErrNotFound", err)
 	}
-	tok, rec, err := c.CreateToken(u.ID, "script")
+	tok, rec, err := c.CreateToken(catalog.Actor{UserID: u.ID}, "script")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, got, err := c.TokenUser(tok); err != nil || got.ID != u.ID {
 		t.Fatalf("token user = %v, %v", got.ID, err)
 	}
-	if err := c.DeleteToken(u, rec.ID); err != nil {
+	if err := c.DeleteToken(catalog.Actor{UserID: u.ID}, rec.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := c.TokenUser(tok); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("revoked token = %v, want ErrNotFound", err)
 	}
-	secret, _, _ = c.CreateSession(u.ID, time.Hour)
-	if err := c.SetPassword("fotografa", "nueva contraseña larga"); err != nil {
+	secret, _, _ = c.CreateSession(catalog.Actor{UserID: u.ID}, time.Hour)
+	if err := c.SetPassword(catalog.Actor{}, "fotografa", "nueva contraseña larga"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := c.SessionUser(secret); !errors.Is(err, catalog.ErrNotFound) {

@@ -45,7 +45,7 @@ type AssetEdit struct {
 // caller's permission check; return an ErrForbidden error to refuse). It
 // fails with ErrNotFound if an id is missing, ErrInvalid on bad input or
 // more than MaxBatch ids. Changed assets are marked for reindexing.
-func (c *Catalog) EditAssets(ids []string, e AssetEdit, allow func(Asset) error) ([]Asset, error) {
+func (c *Catalog) EditAssets(by Actor, ids []string, e AssetEdit, allow func(Asset) error) ([]Asset, error) {
 	ids = dedupe(ids)
 	if len(ids) == 0 || len(ids) > MaxBatch {
 		return nil, fmt.Errorf("catalog: edit assets: %w: between 1 and %d ids", ErrInvalid, MaxBatch)
@@ -71,6 +71,9 @@ func (c *Catalog) EditAssets(ids []string, e AssetEdit, allow func(Asset) error)
 			if err := putJSON(tx.Bucket(bAssets), []byte(out[i].ID), out[i]); err != nil {
 				return err
 			}
+			if err := c.audit(tx, by, AuditEntry{Action: AuditEdit, Asset: out[i].ID, Detail: e.summary()}); err != nil {
+				return err
+			}
 		}
 		return markIndexDirty(tx, ids...)
 	})
@@ -78,6 +81,25 @@ func (c *Catalog) EditAssets(ids []string, e AssetEdit, allow func(Asset) error)
 		return nil, fmt.Errorf("catalog: edit assets: %w", err)
 	}
 	return out, nil
+}
+
+// summary names the fields an edit touches, for the audit trail.
+func (e AssetEdit) summary() string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"title", e.Title != nil}, {"caption", e.Caption != nil}, {"credit", e.Credit != nil},
+		{"captured_at", e.CapturedAt != nil || e.ClearCapturedAt}, {"event", e.Event != nil},
+		{"tags", e.Tags != nil || len(e.AddTags)+len(e.RemoveTags) > 0},
+		{"people", e.People != nil || len(e.AddPeople)+len(e.RemovePeople) > 0},
+	} {
+		if f.set {
+			parts = append(parts, f.name)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func applyEdit(tx *bolt.Tx, a *Asset, e AssetEdit) error {

@@ -67,7 +67,7 @@ func (c *Catalog) Event(id string) (Event, error) {
 
 // CreateEvent adds an event. Errors: ErrInvalid (no name, bad dates),
 // ErrExists (the folded name is taken).
-func (c *Catalog) CreateEvent(f EventFields) (Event, error) {
+func (c *Catalog) CreateEvent(by Actor, f EventFields) (Event, error) {
 	if f.Name == nil {
 		return Event{}, fmt.Errorf("catalog: create event: %w: name is required", ErrInvalid)
 	}
@@ -80,7 +80,10 @@ func (c *Catalog) CreateEvent(f EventFields) (Event, error) {
 		if err := claimName(tx, bEventsByName, e.ID, "event", e.Name); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bEvents), []byte(e.ID), e)
+		if err := putJSON(tx.Bucket(bEvents), []byte(e.ID), e); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditEventCreate, Target: e.ID, Detail: e.Name})
 	})
 	if err != nil {
 		return Event{}, fmt.Errorf("catalog: create event: %w", err)
@@ -90,7 +93,7 @@ func (c *Catalog) CreateEvent(f EventFields) (Event, error) {
 
 // UpdateEvent changes an event. A new name is shown by its assets at once:
 // their refs are rewritten and reindexed in the same transaction.
-func (c *Catalog) UpdateEvent(id string, f EventFields) (Event, error) {
+func (c *Catalog) UpdateEvent(by Actor, id string, f EventFields) (Event, error) {
 	var e Event
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bEvents), []byte(id), &e); err != nil {
@@ -111,7 +114,10 @@ func (c *Catalog) UpdateEvent(id string, f EventFields) (Event, error) {
 				return err
 			}
 		}
-		return putJSON(tx.Bucket(bEvents), []byte(id), e)
+		if err := putJSON(tx.Bucket(bEvents), []byte(id), e); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditEventUpdate, Target: id, Detail: e.Name})
 	})
 	if err != nil {
 		return Event{}, fmt.Errorf("catalog: update event %s: %w", id, err)
@@ -121,13 +127,16 @@ func (c *Catalog) UpdateEvent(id string, f EventFields) (Event, error) {
 
 // DeleteEvent removes an event. When assets belong to it, it fails with
 // ErrExists unless force, which unlinks them (they keep everything else).
-func (c *Catalog) DeleteEvent(id string, force bool) error {
+func (c *Catalog) DeleteEvent(by Actor, id string, force bool) error {
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		var e Event
 		if err := getJSON(tx.Bucket(bEvents), []byte(id), &e); err != nil {
 			return err
 		}
-		return deleteEntry(tx, bEvents, bEventsByName, id, []string{e.Name}, force)
+		if err := deleteEntry(tx, bEvents, bEventsByName, id, []string{e.Name}, force); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditEventDelete, Target: id, Detail: e.Name})
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: delete event %s: %w", id, err)

@@ -63,7 +63,7 @@ func (c *Catalog) Person(id string) (Person, error) {
 
 // CreatePerson adds a person. Errors: ErrInvalid, ErrExists (the name or an
 // alias is another person's name or alias).
-func (c *Catalog) CreatePerson(f PersonFields) (Person, error) {
+func (c *Catalog) CreatePerson(by Actor, f PersonFields) (Person, error) {
 	if f.Name == nil {
 		return Person{}, fmt.Errorf("catalog: create person: %w: name is required", ErrInvalid)
 	}
@@ -78,7 +78,10 @@ func (c *Catalog) CreatePerson(f PersonFields) (Person, error) {
 				return err
 			}
 		}
-		return putJSON(tx.Bucket(bPeople), []byte(p.ID), p)
+		if err := putJSON(tx.Bucket(bPeople), []byte(p.ID), p); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditPersonCreate, Target: p.ID, Detail: p.Name})
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("catalog: create person: %w", err)
@@ -88,7 +91,7 @@ func (c *Catalog) CreatePerson(f PersonFields) (Person, error) {
 
 // UpdatePerson changes a person; a new name is rewritten into the refs of
 // the assets that show the person, which are reindexed.
-func (c *Catalog) UpdatePerson(id string, f PersonFields) (Person, error) {
+func (c *Catalog) UpdatePerson(by Actor, id string, f PersonFields) (Person, error) {
 	var p Person
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bPeople), []byte(id), &p); err != nil {
@@ -113,7 +116,10 @@ func (c *Catalog) UpdatePerson(id string, f PersonFields) (Person, error) {
 				return err
 			}
 		}
-		return putJSON(tx.Bucket(bPeople), []byte(id), p)
+		if err := putJSON(tx.Bucket(bPeople), []byte(id), p); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditPersonUpdate, Target: id, Detail: p.Name})
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("catalog: update person %s: %w", id, err)
@@ -123,13 +129,16 @@ func (c *Catalog) UpdatePerson(id string, f PersonFields) (Person, error) {
 
 // DeletePerson removes a person. When assets show them, it fails with
 // ErrExists unless force, which removes the person from those assets.
-func (c *Catalog) DeletePerson(id string, force bool) error {
+func (c *Catalog) DeletePerson(by Actor, id string, force bool) error {
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		var p Person
 		if err := getJSON(tx.Bucket(bPeople), []byte(id), &p); err != nil {
 			return err
 		}
-		return deleteEntry(tx, bPeople, bPeopleByName, id, p.names(), force)
+		if err := deleteEntry(tx, bPeople, bPeopleByName, id, p.names(), force); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditPersonDelete, Target: id, Detail: p.Name})
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: delete person %s: %w", id, err)

@@ -45,12 +45,18 @@ func secretKey(secret string) []byte {
 	return h[:]
 }
 
-// CreateSession logs a user in for ttl and returns the secret for the cookie.
-func (c *Catalog) CreateSession(userID string, ttl time.Duration) (secret string, s Session, err error) {
+// CreateSession logs by.UserID in for ttl and returns the secret for the
+// cookie. The login is audited with the session.
+func (c *Catalog) CreateSession(by Actor, ttl time.Duration) (secret string, s Session, err error) {
 	now := c.now().UTC()
 	secret = newSecret()
-	s = Session{UserID: userID, CSRFToken: newSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	err = c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bSessions), secretKey(secret), s) })
+	s = Session{UserID: by.UserID, CSRFToken: newSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		if err := putJSON(tx.Bucket(bSessions), secretKey(secret), s); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditLogin})
+	})
 	return secret, s, err
 }
 
@@ -80,8 +86,17 @@ func (c *Catalog) SessionUser(secret string) (Session, User, error) {
 }
 
 // DeleteSession logs a session out. Unknown secrets are not an error.
-func (c *Catalog) DeleteSession(secret string) error {
-	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bSessions).Delete(secretKey(secret)) })
+func (c *Catalog) DeleteSession(by Actor, secret string) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bSessions)
+		if b.Get(secretKey(secret)) == nil {
+			return nil
+		}
+		if err := b.Delete(secretKey(secret)); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditLogout})
+	})
 }
 
 // deleteSessionsOf ends every session of a user (password change, disable).
@@ -106,8 +121,9 @@ func deleteSessionsOf(tx *bolt.Tx, userID string) error {
 	return err
 }
 
-// CreateToken makes a bearer token for a user. The secret is returned once.
-func (c *Catalog) CreateToken(userID, name string) (secret string, t Token, err error) {
+// CreateToken makes a bearer token for by.UserID. The secret is returned once.
+func (c *Catalog) CreateToken(by Actor, name string) (secret string, t Token, err error) {
+	userID := by.UserID
 	if len(name) > 100 {
 		return "", Token{}, fmt.Errorf("%w: token name too long", ErrInvalid)
 	}
@@ -119,7 +135,10 @@ func (c *Catalog) CreateToken(userID, name string) (secret string, t Token, err 
 		if err := tx.Bucket(bTokensByID).Put([]byte(t.ID), key); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bTokens), key, t)
+		if err := putJSON(tx.Bucket(bTokens), key, t); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditTokenCreate, Target: t.ID, Detail: name})
 	})
 	return secret, t, err
 }
@@ -165,9 +184,14 @@ func (c *Catalog) Tokens(userID string) ([]Token, error) {
 	return out, err
 }
 
-// DeleteToken revokes a token. Only its owner or an admin may.
-func (c *Catalog) DeleteToken(by User, id string) error {
+// DeleteToken revokes a token. Only its owner or an admin may; to anyone
+// else the token does not exist.
+func (c *Catalog) DeleteToken(by Actor, id string) error {
 	return c.db.Update(func(tx *bolt.Tx) error {
+		var user User
+		if err := getJSON(tx.Bucket(bUsers), []byte(by.UserID), &user); err != nil {
+			return fmt.Errorf("catalog: token %s: %w", id, ErrNotFound)
+		}
 		key := tx.Bucket(bTokensByID).Get([]byte(id))
 		if key == nil {
 			return fmt.Errorf("catalog: token %s: %w", id, ErrNotFound)
@@ -176,12 +200,15 @@ func (c *Catalog) DeleteToken(by User, id string) error {
 		if err := getJSON(tx.Bucket(bTokens), key, &t); err != nil {
 			return err
 		}
-		if t.UserID != by.ID && !by.Can(RoleAdmin) {
+		if t.UserID != user.ID && !user.Can(RoleAdmin) {
 			return fmt.Errorf("catalog: token %s: %w", id, ErrNotFound)
 		}
 		if err := tx.Bucket(bTokens).Delete(key); err != nil {
 			return err
 		}
-		return tx.Bucket(bTokensByID).Delete([]byte(id))
+		if err := tx.Bucket(bTokensByID).Delete([]byte(id)); err != nil {
+			return err
+		}
+		return c.audit(tx, by, AuditEntry{Action: AuditTokenDelete, Target: id, Detail: t.Name})
 	})
 }

@@ -60,7 +60,7 @@ func (c *Catalog) Tags() ([]TagCount, error) {
 // that has it, merging where an asset already has new; new == "" removes
 // the tag. It returns how many assets changed, ErrNotFound when none has
 // old, ErrInvalid for a bad new name. The changed assets are reindexed.
-func (c *Catalog) RenameTag(old, new string) (int, error) {
+func (c *Catalog) RenameTag(by Actor, old, new string) (int, error) {
 	if new != "" {
 		new = cleanText(new, maxNameBytes)
 		if new == "" || strings.ContainsAny(new, "\n\t") {
@@ -104,7 +104,11 @@ func (c *Catalog) RenameTag(old, new string) (int, error) {
 			}
 		}
 		n = len(changed)
-		return nil
+		action, detail := AuditTagRename, old+" → "+new
+		if new == "" {
+			action, detail = AuditTagDelete, old
+		}
+		return c.audit(tx, by, AuditEntry{Action: action, Target: old, Detail: fmt.Sprintf("%s (%d assets)", detail, n)})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("catalog: rename tag %q: %w", old, err)

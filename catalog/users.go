@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -91,6 +92,8 @@ func DummyPasswordCheck(password string) {
 // NewUser describes an account to create.
 type NewUser struct {
 	Username, Password, Role, Name, Area string
+	// By is who creates the account (the audit trail); zero for the system.
+	By Actor
 }
 
 // CreateUser adds an account. Usernames are unique, case-insensitively.
@@ -123,7 +126,10 @@ func (c *Catalog) CreateUser(n NewUser) (User, error) {
 		if err := names.Put(key, []byte(u.ID)); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bUsers), []byte(u.ID), u)
+		if err := putJSON(tx.Bucket(bUsers), []byte(u.ID), u); err != nil {
+			return err
+		}
+		return c.audit(tx, n.By, AuditEntry{Action: AuditUserCreate, Target: u.ID, Detail: u.Username + " (" + u.Role + ")"})
 	})
 	return u, err
 }
@@ -162,27 +168,141 @@ func (c *Catalog) CountUsers() (int, error) {
 }
 
 // SetPassword replaces a user's password and ends all their sessions.
-func (c *Catalog) SetPassword(username, password string) error {
-	if len(password) < 10 {
-		return fmt.Errorf("%w: password must have at least 10 characters", ErrInvalid)
-	}
-	hash, err := HashPassword(password)
+func (c *Catalog) SetPassword(by Actor, username, password string) error {
+	u, err := c.UserByName(username)
 	if err != nil {
 		return err
 	}
-	return c.db.Update(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bUsersByName).Get([]byte(strings.ToLower(username)))
-		if id == nil {
-			return fmt.Errorf("catalog: user %q: %w", username, ErrNotFound)
+	_, err = c.UpdateUser(by, u.ID, UserUpdate{Password: &password})
+	return err
+}
+
+// Users lists every account, oldest first.
+func (c *Catalog) Users() ([]User, error) {
+	out := []User{}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bUsers).ForEach(func(_, v []byte) error {
+			var u User
+			if err := json.Unmarshal(v, &u); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UserUpdate changes an account; nil fields are left alone.
+type UserUpdate struct {
+	Name, Area, Role *string
+	Disabled         *bool
+	Password         *string
+}
+
+// UpdateUser changes an account. A new password, a disable or a role change
+// ends the user's sessions (they sign in again with what they may now do).
+// The last enabled admin can't be demoted or disabled: ErrInvalid.
+func (c *Catalog) UpdateUser(by Actor, id string, up UserUpdate) (User, error) {
+	var hash string
+	if up.Password != nil {
+		if len(*up.Password) < 10 {
+			return User{}, fmt.Errorf("%w: password must have at least 10 characters", ErrInvalid)
 		}
+		var err error
+		if hash, err = HashPassword(*up.Password); err != nil {
+			return User{}, err
+		}
+	}
+	if up.Role != nil && !ValidRole(*up.Role) {
+		return User{}, fmt.Errorf("%w: role %q", ErrInvalid, *up.Role)
+	}
+	var u User
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bUsers), []byte(id), &u); err != nil {
+			return err
+		}
+		wasAdmin := u.Can(RoleAdmin)
+		var changes []string
+		endSessions := false
+		if up.Name != nil && strings.TrimSpace(*up.Name) != u.Name {
+			u.Name = strings.TrimSpace(*up.Name)
+			changes = append(changes, "name")
+		}
+		if up.Area != nil && strings.TrimSpace(*up.Area) != u.Area {
+			u.Area = strings.TrimSpace(*up.Area)
+			changes = append(changes, "area: "+u.Area)
+		}
+		if up.Role != nil && *up.Role != u.Role {
+			changes = append(changes, "role: "+u.Role+" → "+*up.Role)
+			u.Role, endSessions = *up.Role, true
+		}
+		if up.Disabled != nil && *up.Disabled != u.Disabled {
+			u.Disabled = *up.Disabled
+			changes = append(changes, map[bool]string{true: "disabled", false: "enabled"}[u.Disabled])
+			endSessions = endSessions || u.Disabled
+		}
+		action := AuditUserUpdate
+		if hash != "" {
+			u.PasswordHash, endSessions = hash, true
+			if len(changes) == 0 {
+				action = AuditUserPassword
+			}
+			changes = append(changes, "password")
+		}
+		if wasAdmin && !u.Can(RoleAdmin) {
+			n, err := enabledAdmins(tx)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return fmt.Errorf("%w: the last enabled admin can't be demoted or disabled", ErrInvalid)
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := putJSON(tx.Bucket(bUsers), []byte(id), u); err != nil {
+			return err
+		}
+		if endSessions {
+			if err := deleteSessionsOf(tx, u.ID); err != nil {
+				return err
+			}
+		}
+		return c.audit(tx, by, AuditEntry{Action: action, Target: u.ID, Detail: u.Username + ": " + strings.Join(changes, ", ")})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("catalog: update user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+func enabledAdmins(tx *bolt.Tx) (int, error) {
+	n := 0
+	err := tx.Bucket(bUsers).ForEach(func(_, v []byte) error {
 		var u User
-		if err := getJSON(tx.Bucket(bUsers), id, &u); err != nil {
+		if err := json.Unmarshal(v, &u); err != nil {
 			return err
 		}
-		u.PasswordHash = hash
-		if err := putJSON(tx.Bucket(bUsers), id, u); err != nil {
+		if u.Can(RoleAdmin) {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RevokeSessions signs a user out of every browser.
+func (c *Catalog) RevokeSessions(by Actor, userID string) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		var u User
+		if err := getJSON(tx.Bucket(bUsers), []byte(userID), &u); err != nil {
+			return fmt.Errorf("catalog: user %s: %w", userID, err)
+		}
+		if err := deleteSessionsOf(tx, userID); err != nil {
 			return err
 		}
-		return deleteSessionsOf(tx, u.ID)
+		return c.audit(tx, by, AuditEntry{Action: AuditUserSessions, Target: userID, Detail: u.Username})
 	})
 }

@@ -27,11 +27,11 @@ func TestFoldName(t *testing.T) {
 
 func TestEventsUniqueAndValidated(t *testing.T) {
 	cat := catalogtest.Open(t, nil)
-	e, err := cat.CreateEvent(catalog.EventFields{Name: str("Inauguración del Parque"), Date: str("2025-03-01"), EndDate: str("2025-03-02")})
+	e, err := cat.CreateEvent(catalog.Actor{}, catalog.EventFields{Name: str("Inauguración del Parque"), Date: str("2025-03-01"), EndDate: str("2025-03-02")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.CreateEvent(catalog.EventFields{Name: str("inauguracion del  parque")}); !errors.Is(err, catalog.ErrExists) {
+	if _, err := cat.CreateEvent(catalog.Actor{}, catalog.EventFields{Name: str("inauguracion del  parque")}); !errors.Is(err, catalog.ErrExists) {
 		t.Errorf("duplicate folded name: err = %v, want ErrExists", err)
 	}
 	for _, f := range []catalog.EventFields{
@@ -41,7 +41,7 @@ func TestEventsUniqueAndValidated(t *testing.T) {
 		{Name: str("x"), EndDate: str("2025-03-01")},
 		{},
 	} {
-		if _, err := cat.CreateEvent(f); !errors.Is(err, catalog.ErrInvalid) {
+		if _, err := cat.CreateEvent(catalog.Actor{}, f); !errors.Is(err, catalog.ErrInvalid) {
 			t.Errorf("CreateEvent(%+v) err = %v, want ErrInvalid", f, err)
 		}
 	}
@@ -54,33 +54,33 @@ func TestEventsUniqueAndValidated(t *testing.T) {
 		t.Fatalf("upload event = %+v, want %s", a.Event, e.ID)
 	}
 	// Renaming shows in the asset; deleting a used event needs force.
-	if _, err := cat.UpdateEvent(e.ID, catalog.EventFields{Name: str("Parque Renovado")}); err != nil {
+	if _, err := cat.UpdateEvent(catalog.Actor{}, e.ID, catalog.EventFields{Name: str("Parque Renovado")}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cat.Asset(a.ID); got.Event == nil || got.Event.Name != "Parque Renovado" {
 		t.Errorf("after rename asset event = %+v", got.Event)
 	}
-	if err := cat.DeleteEvent(e.ID, false); !errors.Is(err, catalog.ErrExists) {
+	if err := cat.DeleteEvent(catalog.Actor{}, e.ID, false); !errors.Is(err, catalog.ErrExists) {
 		t.Errorf("delete used event: err = %v, want ErrExists", err)
 	}
-	if err := cat.DeleteEvent(e.ID, true); err != nil {
+	if err := cat.DeleteEvent(catalog.Actor{}, e.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cat.Asset(a.ID); got.Event != nil {
 		t.Errorf("forced delete left event %+v", got.Event)
 	}
-	if _, err := cat.CreateEvent(catalog.EventFields{Name: str("Inauguración del Parque")}); err != nil {
+	if _, err := cat.CreateEvent(catalog.Actor{}, catalog.EventFields{Name: str("Inauguración del Parque")}); err != nil {
 		t.Errorf("name not released after delete: %v", err)
 	}
 }
 
 func TestPeopleAliases(t *testing.T) {
 	cat := catalogtest.Open(t, nil)
-	p, err := cat.CreatePerson(catalog.PersonFields{Name: str("Guadalupe Pérez"), Role: str("Presidenta municipal"), Aliases: &[]string{"Lupita Pérez"}})
+	p, err := cat.CreatePerson(catalog.Actor{}, catalog.PersonFields{Name: str("Guadalupe Pérez"), Role: str("Presidenta municipal"), Aliases: &[]string{"Lupita Pérez"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.CreatePerson(catalog.PersonFields{Name: str("lupita perez")}); !errors.Is(err, catalog.ErrExists) {
+	if _, err := cat.CreatePerson(catalog.Actor{}, catalog.PersonFields{Name: str("lupita perez")}); !errors.Is(err, catalog.ErrExists) {
 		t.Errorf("name equal to an alias: err = %v, want ErrExists", err)
 	}
 	a, _, err := cat.CreateAsset(catalog.NewAsset{Kind: catalog.KindPhoto, SHA256: "bb", People: []string{"LUPITA PEREZ", "guadalupe pérez", "Nuevo"}})
@@ -91,16 +91,16 @@ func TestPeopleAliases(t *testing.T) {
 		t.Fatalf("people = %+v", a.People)
 	}
 	// Dropping the alias frees it.
-	if _, err := cat.UpdatePerson(p.ID, catalog.PersonFields{Aliases: &[]string{}}); err != nil {
+	if _, err := cat.UpdatePerson(catalog.Actor{}, p.ID, catalog.PersonFields{Aliases: &[]string{}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.CreatePerson(catalog.PersonFields{Name: str("Lupita Pérez")}); err != nil {
+	if _, err := cat.CreatePerson(catalog.Actor{}, catalog.PersonFields{Name: str("Lupita Pérez")}); err != nil {
 		t.Errorf("alias not released: %v", err)
 	}
-	if err := cat.DeletePerson(p.ID, false); !errors.Is(err, catalog.ErrExists) {
+	if err := cat.DeletePerson(catalog.Actor{}, p.ID, false); !errors.Is(err, catalog.ErrExists) {
 		t.Errorf("delete used person: err = %v", err)
 	}
-	if err := cat.DeletePerson("nope", false); !errors.Is(err, catalog.ErrNotFound) {
+	if err := cat.DeletePerson(catalog.Actor{}, "nope", false); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("delete missing person: err = %v", err)
 	}
 }
@@ -109,7 +109,7 @@ func TestEditAssetsAllOrNothing(t *testing.T) {
 	cat := catalogtest.Open(t, nil)
 	a, _, _ := cat.CreateAsset(catalog.NewAsset{Kind: catalog.KindPhoto, SHA256: "cc", Tags: []string{"parque"}, UploadedBy: "u1"})
 	b, _, _ := cat.CreateAsset(catalog.NewAsset{Kind: catalog.KindPhoto, SHA256: "dd", UploadedBy: "u2"})
-	_, err := cat.EditAssets([]string{a.ID, "missing"}, catalog.AssetEdit{Title: str("x")}, nil)
+	_, err := cat.EditAssets(catalog.Actor{}, []string{a.ID, "missing"}, catalog.AssetEdit{Title: str("x")}, nil)
 	if !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
@@ -119,13 +119,13 @@ func TestEditAssetsAllOrNothing(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := cat.EditAssets([]string{a.ID, b.ID}, catalog.AssetEdit{Title: str("x")}, deny); !errors.Is(err, catalog.ErrForbidden) {
+	if _, err := cat.EditAssets(catalog.Actor{}, []string{a.ID, b.ID}, catalog.AssetEdit{Title: str("x")}, deny); !errors.Is(err, catalog.ErrForbidden) {
 		t.Fatalf("err = %v, want ErrForbidden", err)
 	}
 	if got, _ := cat.Asset(a.ID); got.Title != "" {
 		t.Fatalf("refused batch changed the title to %q", got.Title)
 	}
-	out, err := cat.EditAssets([]string{a.ID, b.ID}, catalog.AssetEdit{AddTags: []string{"Parque", "Niños"}, RemoveTags: []string{"PARQUE"}}, nil)
+	out, err := cat.EditAssets(catalog.Actor{}, []string{a.ID, b.ID}, catalog.AssetEdit{AddTags: []string{"Parque", "Niños"}, RemoveTags: []string{"PARQUE"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestEditAssetsAllOrNothing(t *testing.T) {
 
 func TestRekeyVocabulariesKeepsNamesFindable(t *testing.T) {
 	cat := catalogtest.Open(t, nil)
-	p, err := cat.CreatePerson(catalog.PersonFields{Name: str("José Núñez"), Aliases: &[]string{"Pepe"}})
+	p, err := cat.CreatePerson(catalog.Actor{}, catalog.PersonFields{Name: str("José Núñez"), Aliases: &[]string{"Pepe"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,9 @@ func (s *Server) uploadAsset(c echo.Context) error {
 		return errorf(http.StatusBadRequest, "missing_file", "Falta el archivo en el campo file / missing file field")
 	}
 	// The whole body is read, so fields sent after the file count too.
-	asset, duplicate, err := s.cfg.Ingester.Commit(staged, newAssetFrom(fields, filename, user.ID))
+	n := newAssetFrom(fields, filename, user.ID)
+	n.ClientIP = c.RealIP()
+	asset, duplicate, err := s.cfg.Ingester.Commit(staged, n)
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func (s *Server) login(c echo.Context) error {
 		return errorf(http.StatusUnauthorized, "bad_credentials", "Usuario o contraseña incorrectos / wrong username or password")
 	}
 	s.limiter.succeed(in.Username, ip)
-	secret, sess, err := s.cat.CreateSession(user.ID, s.cfg.SessionTTL)
+	secret, sess, err := s.cat.CreateSession(catalog.Actor{UserID: user.ID, IP: ip}, s.cfg.SessionTTL)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func sameOrigin(r *http.Request) bool {
 
 func (s *Server) logout(c echo.Context) error {
 	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
-		if err := s.cat.DeleteSession(ck.Value); err != nil {
+		if err := s.cat.DeleteSession(actor(c), ck.Value); err != nil {
 			return err
 		}
 	}
@@ -208,4 +208,9 @@ func (l *loginLimiter) succeed(user, _ string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.fails, "u:"+strings.ToLower(user))
+}
+
+// actor is who makes a request, for the audit trail.
+func actor(c echo.Context) catalog.Actor {
+	return catalog.Actor{UserID: currentUser(c).ID, IP: c.RealIP()}
 }

@@ -100,7 +100,7 @@ func (s *Server) patchAsset(c echo.Context) error {
 		return err
 	}
 	e.Tags, e.People = req.Tags, req.People
-	assets, err := s.cat.EditAssets([]string{c.Param("id")}, e, mayEdit(currentUser(c)))
+	assets, err := s.cat.EditAssets(actor(c), []string{c.Param("id")}, e, mayEdit(currentUser(c)))
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Server) batchAssets(c echo.Context) error {
 	}
 	e.AddTags, e.AddPeople = req.Add.Tags, req.Add.People
 	e.RemoveTags, e.RemovePeople = req.Remove.Tags, req.Remove.People
-	assets, err := s.cat.EditAssets(req.IDs, e, mayEdit(currentUser(c)))
+	assets, err := s.cat.EditAssets(actor(c), req.IDs, e, mayEdit(currentUser(c)))
 	if err != nil {
 		return err
 	}

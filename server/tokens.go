@@ -22,7 +22,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if in.Name == "" {
 		return errorf(http.StatusBadRequest, "invalid", "Ponga un nombre al token / name the token")
 	}
-	secret, t, err := s.cat.CreateToken(currentUser(c).ID, in.Name)
+	secret, t, err := s.cat.CreateToken(actor(c), in.Name)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (s *Server) listTokens(c echo.Context) error {
 }
 
 func (s *Server) deleteToken(c echo.Context) error {
-	if err := s.cat.DeleteToken(currentUser(c), c.Param("id")); err != nil {
+	if err := s.cat.DeleteToken(actor(c), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

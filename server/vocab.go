@@ -61,7 +61,7 @@ func (s *Server) createEvent(c echo.Context) error {
 	if err := decodeJSON(c, &req, vocabBodyLimit); err != nil {
 		return err
 	}
-	e, err := s.cat.CreateEvent(req.fields())
+	e, err := s.cat.CreateEvent(actor(c), req.fields())
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Server) updateEvent(c echo.Context) error {
 	if err := decodeJSON(c, &req, vocabBodyLimit); err != nil {
 		return err
 	}
-	e, err := s.cat.UpdateEvent(c.Param("id"), req.fields())
+	e, err := s.cat.UpdateEvent(actor(c), c.Param("id"), req.fields())
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Server) updateEvent(c echo.Context) error {
 }
 
 func (s *Server) deleteEvent(c echo.Context) error {
-	if err := s.cat.DeleteEvent(c.Param("id"), c.QueryParam("force") == "true"); err != nil {
+	if err := s.cat.DeleteEvent(actor(c), c.Param("id"), c.QueryParam("force") == "true"); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -108,7 +108,7 @@ func (s *Server) createPerson(c echo.Context) error {
 	if err := decodeJSON(c, &req, vocabBodyLimit); err != nil {
 		return err
 	}
-	p, err := s.cat.CreatePerson(req.fields())
+	p, err := s.cat.CreatePerson(actor(c), req.fields())
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Server) updatePerson(c echo.Context) error {
 	if err := decodeJSON(c, &req, vocabBodyLimit); err != nil {
 		return err
 	}
-	p, err := s.cat.UpdatePerson(c.Param("id"), req.fields())
+	p, err := s.cat.UpdatePerson(actor(c), c.Param("id"), req.fields())
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Server) updatePerson(c echo.Context) error {
 }
 
 func (s *Server) deletePerson(c echo.Context) error {
-	if err := s.cat.DeletePerson(c.Param("id"), c.QueryParam("force") == "true"); err != nil {
+	if err := s.cat.DeletePerson(actor(c), c.Param("id"), c.QueryParam("force") == "true"); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -166,7 +166,7 @@ func (s *Server) renameTag(c echo.Context) error {
 	if strings.TrimSpace(req.Name) == "" {
 		return errorf(http.StatusBadRequest, "invalid", "Falta el nombre / name is required")
 	}
-	n, err := s.cat.RenameTag(old, req.Name)
+	n, err := s.cat.RenameTag(actor(c), old, req.Name)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Server) renameTag(c echo.Context) error {
 // deleteTag removes a tag from every asset.
 func (s *Server) deleteTag(c echo.Context) error {
 	old := tagParam(c)
-	if _, err := s.cat.RenameTag(old, ""); err != nil {
+	if _, err := s.cat.RenameTag(actor(c), old, ""); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
