@@ -112,6 +112,13 @@ func (s *Server) login(c echo.Context) error {
 	}
 	if err != nil || user.Disabled || !catalog.CheckPassword(user.PasswordHash, in.Password) {
 		s.limiter.fail(in.Username, ip)
+		name := in.Username
+		if len(name) > 64 {
+			name = name[:64]
+		}
+		if err := s.cat.Audit(catalog.Actor{UserID: user.ID, IP: ip}, catalog.AuditEntry{Action: catalog.AuditLoginFailed, Detail: strings.ToValidUTF8(name, "?")}); err != nil {
+			return err
+		}
 		return errorf(http.StatusUnauthorized, "bad_credentials", "Usuario o contraseña incorrectos / wrong username or password")
 	}
 	s.limiter.succeed(in.Username, ip)

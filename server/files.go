@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/comsoc/acervo/catalog"
 	"github.com/comsoc/acervo/storage"
 )
 
@@ -22,6 +23,11 @@ func (s *Server) getOriginal(c echo.Context) error {
 	key, err := storage.BlobKey(a.SHA256)
 	if err != nil {
 		return err
+	}
+	if c.Request().Method == http.MethodGet && !continuesDownload(c.Request()) {
+		if err := s.cat.Audit(actor(c), catalog.AuditEntry{Action: catalog.AuditDownload, Asset: a.ID, Detail: a.Filename}); err != nil {
+			return err
+		}
 	}
 	h := c.Response().Header()
 	h.Set("Content-Disposition", attachment(a.Filename))

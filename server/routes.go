@@ -57,7 +57,39 @@ func (s *Server) routes() {
 	authed.PATCH("/tags/:name", s.renameTag, editor)
 	authed.DELETE("/tags/:name", s.deleteTag, editor)
 
-	authed.GET("/jobs", s.listJobs, require(catalog.RoleAdmin))
+	authed.GET("/collections", s.listCollections, viewer)
+	authed.POST("/collections", s.createCollection, editor)
+	authed.GET("/collections/:id", s.getCollection, viewer)
+	authed.PATCH("/collections/:id", s.patchCollection, editor)
+	authed.DELETE("/collections/:id", s.deleteCollection, editor)
+	authed.GET("/collections/:id/zip", s.collectionZip, viewer)
+	authed.GET("/shares", s.listShares, editor)
+	authed.POST("/shares", s.createShare, editor)
+	authed.GET("/shares/:id", s.getShare, editor)
+	authed.DELETE("/shares/:id", s.revokeShare, editor)
+
+	admin := require(catalog.RoleAdmin)
+	authed.GET("/jobs", s.listJobs, admin)
+	authed.GET("/users", s.listUsers, admin)
+	authed.POST("/users", s.createUser, admin)
+	authed.GET("/users/:id", s.getUser, admin)
+	authed.PATCH("/users/:id", s.patchUser, admin)
+	authed.DELETE("/users/:id/sessions", s.revokeUserSessions, admin)
+	authed.GET("/audit", s.getAudit, admin)
+	authed.GET("/audit/verify", s.verifyAudit, admin)
+
+	// Share links, for people without an account (see public.go for the
+	// order of checks every one of these routes makes).
+	pub := e.Group("/s", sharePolicy)
+	pub.GET("/_/share.css", serveShareCSS)
+	pub.GET("/:token", s.sharePage)
+	pub.GET("/:token/share.json", s.shareJSONView)
+	pub.POST("/:token/unlock", s.unlockShare)
+	pub.GET("/:token/assets/:id/renditions/:name", s.shareRendition)
+	pub.HEAD("/:token/assets/:id/renditions/:name", s.shareRendition)
+	pub.GET("/:token/assets/:id/original", s.shareOriginal)
+	pub.HEAD("/:token/assets/:id/original", s.shareOriginal)
+	pub.GET("/:token/zip", s.shareZip)
 }
 
 // securityHeaders are set on every response (DESIGN.md invariant 6): no

@@ -56,6 +56,10 @@ type Config struct {
 	// Zone is the office's time zone, for search dates without a time.
 	// Default UTC.
 	Zone *time.Location
+	// PublicURL is how people outside reach this server (scheme, host,
+	// optional path prefix, no trailing slash), for share-link URLs. Default:
+	// the scheme and host of the request that creates the link.
+	PublicURL string
 }
 
 func (c *Config) withDefaults() error {
@@ -87,6 +91,11 @@ type Server struct {
 	store    storage.Store
 	echo     *echo.Echo
 	limiter  *loginLimiter
+	// unlockLimiter throttles share-link password guesses.
+	unlockLimiter *loginLimiter
+	// watermarkSlots bounds watermarked previews drawn at once (each holds
+	// a decoded 2048 px image).
+	watermarkSlots chan struct{}
 	metrics  *metrics
 	notifier Notifier
 	// clipSlots holds one token per clip being encoded.
@@ -100,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, cat: cfg.Catalog, store: cfg.Store,
-		limiter: newLoginLimiter(), metrics: &metrics{},
+		limiter: newLoginLimiter(), unlockLimiter: newLoginLimiter(), metrics: &metrics{},
+		watermarkSlots: make(chan struct{}, 2),
 		notifier: cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
 	}
 	e := echo.New()
@@ -169,6 +179,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		ae = &apiError{http.StatusBadRequest, "invalid", publicMessage(err)}
 	case errors.Is(err, catalog.ErrExists):
 		ae = &apiError{http.StatusConflict, "exists", publicMessage(err)}
+	case errors.Is(err, catalog.ErrShareGone):
+		ae = &apiError{http.StatusGone, "gone", "El enlace expiró o fue revocado / this link has expired or was revoked"}
+	case errors.Is(err, catalog.ErrShareEmbargoed):
+		ae = &apiError{http.StatusForbidden, "embargoed", "El material de este enlace aún no está disponible / this link is not open yet"}
+	case errors.Is(err, catalog.ErrDownloadLimit):
+		ae = &apiError{http.StatusForbidden, "download_limit", "Se alcanzó el límite de descargas de este enlace / this link's download limit is reached"}
 	case errors.Is(err, catalog.ErrForbidden):
 		ae = &apiError{http.StatusForbidden, "forbidden", "No tiene permiso / forbidden"}
 	case errors.As(err, &he):
