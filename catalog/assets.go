@@ -94,6 +94,10 @@ type Asset struct {
 	Text       string               `json:"text,omitempty"` // a document's words (text layer or OCR) for the index; not in the API view
 	// JobIDs are the jobs that process this asset; it is ready when all are done.
 	JobIDs []string `json:"job_ids,omitempty"`
+	// TrashedAt marks an asset in the trash: out of search, collections and
+	// share links, seen only by editors, restorable. Its files stay.
+	TrashedAt *time.Time `json:"trashed_at,omitempty"`
+	TrashedBy string     `json:"trashed_by,omitempty"`
 }
 
 // AddBlobIntent records, durably, that the blob with this SHA-256 is about

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -173,8 +174,40 @@ func cleanFilename(name string) string {
 	return name
 }
 
-func (s *Server) getAsset(c echo.Context) error {
+// visibleAsset loads the asset named in the URL. One in the trash exists
+// only for editors: to others it is 404, like any unknown id.
+func (s *Server) visibleAsset(c echo.Context) (catalog.Asset, error) {
 	a, err := s.cat.Asset(c.Param("id"))
+	if err == nil && a.TrashedAt != nil && !currentUser(c).Can(catalog.RoleEditor) {
+		return catalog.Asset{}, fmt.Errorf("server: asset in the trash: %w", catalog.ErrNotFound)
+	}
+	return a, err
+}
+
+// deleteAsset: DELETE /api/v1/assets/{id} moves the asset to the trash:
+// contributors their own, editors any.
+func (s *Server) deleteAsset(c echo.Context) error {
+	if _, err := s.visibleAsset(c); err != nil {
+		return err
+	}
+	if _, err := s.cat.TrashAsset(actor(c), c.Param("id"), mayEdit(currentUser(c))); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// restoreAsset: POST /api/v1/assets/{id}/restore (editors) takes it back
+// out of the trash.
+func (s *Server) restoreAsset(c echo.Context) error {
+	a, err := s.cat.RestoreAsset(actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.assetView(a))
+}
+
+func (s *Server) getAsset(c echo.Context) error {
+	a, err := s.visibleAsset(c)
 	if err != nil {
 		return err
 	}

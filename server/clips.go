@@ -34,7 +34,7 @@ func (s *Server) getClip(c echo.Context) error {
 	if s.cfg.Clips == nil {
 		return errorf(http.StatusNotImplemented, "no_clips", "Los recortes no están disponibles / clips are not available")
 	}
-	a, err := s.cat.Asset(c.Param("id"))
+	a, err := s.visibleAsset(c)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (s *Server) getCollection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	assets, err := s.cat.AssetsByID(col.AssetIDs)
+	assets, err := s.liveAssets(col.AssetIDs)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (s *Server) collectionZip(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	assets, err := s.cat.AssetsByID(col.AssetIDs)
+	assets, err := s.liveAssets(col.AssetIDs)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // user's file name, with Range support. Content-addressed bytes never
 // change, so the SHA-256 is a strong ETag.
 func (s *Server) getOriginal(c echo.Context) error {
-	a, err := s.cat.Asset(c.Param("id"))
+	a, err := s.visibleAsset(c)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (s *Server) getOriginal(c echo.Context) error {
 // getRendition serves a derived file. Its URL carries a version (see
 // assetView), so browsers may cache it for a year.
 func (s *Server) getRendition(c echo.Context) error {
-	a, err := s.cat.Asset(c.Param("id"))
+	a, err := s.visibleAsset(c)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,11 @@ func (s *Server) shareAsset(c echo.Context, sh catalog.Share) (catalog.Asset, er
 	if !slices.Contains(ids, id) {
 		return catalog.Asset{}, errorf(http.StatusNotFound, "not_found", "Este enlace no incluye ese archivo / not in this link")
 	}
-	return s.cat.Asset(id)
+	a, err := s.cat.Asset(id)
+	if err == nil && a.TrashedAt != nil {
+		return catalog.Asset{}, errorf(http.StatusNotFound, "not_found", "Este enlace no incluye ese archivo / not in this link")
+	}
+	return a, err
 }
 
 func (s *Server) shareAssets(sh catalog.Share) ([]catalog.Asset, error) {
@@ -98,7 +102,13 @@ func (s *Server) shareAssets(sh catalog.Share) ([]catalog.Asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.cat.AssetsByID(ids)
+	return s.liveAssets(ids)
+}
+
+// liveAssets loads assets in order, leaving out those in the trash.
+func (s *Server) liveAssets(ids []string) ([]catalog.Asset, error) {
+	assets, err := s.cat.AssetsByID(ids)
+	return slices.DeleteFunc(assets, func(a catalog.Asset) bool { return a.TrashedAt != nil }), err
 }
 
 // sharePage: GET /s/{token}, the page journalists see. Errors are pages too.

@@ -86,18 +86,18 @@ func (c *Config) withDefaults() error {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	cfg      Config
-	cat      *catalog.Catalog
-	store    storage.Store
-	echo     *echo.Echo
-	limiter  *loginLimiter
+	cfg     Config
+	cat     *catalog.Catalog
+	store   storage.Store
+	echo    *echo.Echo
+	limiter *loginLimiter
 	// unlockLimiter throttles share-link password guesses.
 	unlockLimiter *loginLimiter
 	// watermarkSlots bounds watermarked previews drawn at once (each holds
 	// a decoded 2048 px image).
 	watermarkSlots chan struct{}
-	metrics  *metrics
-	notifier Notifier
+	metrics        *metrics
+	notifier       Notifier
 	// clipSlots holds one token per clip being encoded.
 	clipSlots chan struct{}
 }
@@ -111,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, cat: cfg.Catalog, store: cfg.Store,
 		limiter: newLoginLimiter(), unlockLimiter: newLoginLimiter(), metrics: &metrics{},
 		watermarkSlots: make(chan struct{}, 2),
-		notifier: cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
+		notifier:       cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -67,6 +67,7 @@ type assetJSON struct {
 	URL        string                   `json:"url"`
 	Original   string                   `json:"original_url"`
 	Duplicate  bool                     `json:"duplicate,omitempty"`
+	TrashedAt  *time.Time               `json:"trashed_at,omitempty"`
 }
 
 func (s *Server) assetView(a catalog.Asset) assetJSON {
@@ -77,7 +78,7 @@ func (s *Server) assetView(a catalog.Asset) assetJSON {
 		Event: a.Event, People: a.People, Tags: a.Tags, Title: a.Title, Caption: a.Caption, Credit: a.Credit,
 		Creator: a.Creator, Copyright: a.Copyright, Place: a.Place, Rating: a.Rating,
 		Width: a.Width, Height: a.Height, Duration: a.Duration, Camera: a.Camera, GPS: a.GPS, Media: a.Media,
-		Renditions: map[string]renditionJSON{}, URL: base, Original: base + "/original",
+		Renditions: map[string]renditionJSON{}, URL: base, Original: base + "/original", TrashedAt: a.TrashedAt,
 	}
 	if v.People == nil {
 		v.People = []catalog.Ref{}
