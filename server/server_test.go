@@ -48,6 +48,7 @@ type env struct {
 	data string
 	cat  *catalog.Catalog
 	idx  *catalog.Index
+	api  *server.Server
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -95,7 +96,7 @@ func start(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); pool.Stop(); exif.Close() })
-	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx}
+	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx, api: s}
 }
 
 // client is a logged-in browser: cookie jar plus CSRF token.
