@@ -409,7 +409,8 @@ func (s *Server) shareZip(c echo.Context) error {
 }
 
 func zipTitle(title string) string {
-	if t := safeEntryName(title); t != "" {
+	// A title is not a path: its slashes are kept as characters.
+	if t := safeEntryName(strings.NewReplacer("/", "_", `\`, "_").Replace(title)); t != "" {
 		return t
 	}
 	return "acervo"
