@@ -196,6 +196,36 @@ func checkDataFolder(t *testing.T, data string, w witnesses) {
 		}
 	}
 	checkNoOrphans(t, data, bySHA, byID)
+	checkAudit(t, cat, bySHA)
+}
+
+// checkAudit: the hash chain survives kill -9 whole, and every asset in
+// the catalog has its upload entry (they commit in one transaction).
+func checkAudit(t *testing.T, cat *catalog.Catalog, bySHA map[string]catalog.Asset) {
+	t.Helper()
+	if _, err := cat.VerifyAudit(); err != nil {
+		t.Errorf("audit chain: %v", err)
+	}
+	audited := map[string]bool{}
+	f := catalog.AuditFilter{Action: catalog.AuditUpload, Limit: 1000}
+	for {
+		entries, next, err := cat.AuditLog(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			audited[e.Asset] = true
+		}
+		if next == 0 {
+			break
+		}
+		f.Before = next
+	}
+	for _, a := range bySHA {
+		if !audited[a.ID] {
+			t.Errorf("asset %s (%s) has no upload entry in the audit trail", a.ID, a.Filename)
+		}
+	}
 }
 
 // checkStagingEmpty fails on any file left in staging; empty folders are
