@@ -44,6 +44,7 @@ const usage = `acervo — archivo de medios / media archive
 
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
 ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
+ACERVO_PUBLIC_URL (how people outside reach the server, for share links),
 ACERVO_TZ (zone of camera clocks without an offset; default America/Mexico_City).
 `
 
@@ -223,6 +224,7 @@ func serve(args []string) error {
 	srv, err := server.New(server.Config{
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
+		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"),
 	})
 	if err != nil {
 		return err
