@@ -6,11 +6,14 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
+	"strings"
+	"unicode"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+	"golang.org/x/text/unicode/norm"
 )
 
 // watermarkable are the still renditions a share link's watermark is drawn
@@ -50,9 +53,11 @@ func watermark(r io.Reader, text string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// textMask renders text in the 7×13 bitmap font (ASCII and Latin-1, which
-// covers Spanish) as an alpha mask with a one-pixel margin.
+// textMask renders text in the 7×13 bitmap font as an alpha mask with a
+// one-pixel margin. The font is ASCII only, so accents are dropped
+// ("Comunicación" is drawn "Comunicacion") rather than shown as boxes.
 func textMask(text string) *image.Alpha {
+	text = asciiFold(text)
 	face := basicfont.Face7x13
 	width := font.MeasureString(face, text).Ceil()
 	m := image.NewAlpha(image.Rect(0, 0, max(1, width)+2, 15))
@@ -72,4 +77,20 @@ func stamp(img *image.RGBA, mask *image.Alpha, r image.Rectangle, alpha uint8) {
 		draw.DrawMask(img, r.Add(d), shadow, image.Point{}, scaled, image.Point{}, draw.Over)
 	}
 	draw.DrawMask(img, r, image.NewUniform(color.NRGBA{255, 255, 255, alpha}), image.Point{}, scaled, image.Point{}, draw.Over)
+}
+
+// asciiFold removes diacritics (ó → o, ñ → n) and replaces what is left
+// outside ASCII with "?".
+func asciiFold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case r < 0x20 || r > 0x7e:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
