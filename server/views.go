@@ -33,6 +33,7 @@ type renditionJSON struct {
 type uploaderJSON struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	Area string `json:"area,omitempty"`
 }
 
 type assetJSON struct {
@@ -87,7 +88,7 @@ func (s *Server) assetView(a catalog.Asset) assetJSON {
 		v.Tags = []string{}
 	}
 	if u, err := s.cat.User(a.UploadedBy); err == nil {
-		v.UploadedBy = &uploaderJSON{ID: u.ID, Name: u.Name}
+		v.UploadedBy = &uploaderJSON{ID: u.ID, Name: u.Name, Area: u.Area}
 	}
 	for name, r := range a.Renditions {
 		// The version in the URL changes when a rendition is remade, so
