@@ -221,10 +221,14 @@ func serve(args []string) error {
 			log.Error("close search index", "err", err)
 		}
 	}()
+	key, err := server.LoadOrCreateKey(filepath.Join(*data, "keys", "ed25519.pem"))
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
-		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"),
+		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"), SigningKey: key,
 	})
 	if err != nil {
 		return err

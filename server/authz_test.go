@@ -32,7 +32,7 @@ type authzCase struct {
 // publicRoutes need no account: they are tested by the share-link matrix
 // and the health checks, not here.
 var publicRoutes = []string{
-	"GET /healthz", "GET /metrics", "POST /api/v1/login", "GET /s/_/share.css",
+	"GET /healthz", "GET /metrics", "POST /api/v1/login", "GET /s/_/share.css", "GET /.well-known/acervo-key",
 	"GET /s/:token", "GET /s/:token/share.json", "POST /s/:token/unlock", "GET /s/:token/zip",
 	"GET /s/:token/assets/:id/original", "HEAD /s/:token/assets/:id/original",
 	"GET /s/:token/assets/:id/renditions/:name", "HEAD /s/:token/assets/:id/renditions/:name",
@@ -104,6 +104,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"HEAD /api/v1/assets/:id/renditions/:name": {{path: "/api/v1/assets/" + other + "/renditions/thumb.jpg", min: viewerOnly}},
 		"GET /api/v1/assets/:id/clip":              {{path: "/api/v1/assets/" + other + "/clip?start=0&end=1", min: viewerOnly}},
 		"GET /api/v1/search":                       {{path: "/api/v1/search?q=parque", min: viewerOnly}},
+		"GET /api/v1/assets/:id/provenance":        {{path: "/api/v1/assets/" + other + "/provenance", min: viewerOnly}},
 		"PATCH /api/v1/assets/:id": {
 			{path: "/api/v1/assets/" + own, body: `{"title":"propio"}`, min: contributorUp, own: true},
 			{path: "/api/v1/assets/" + other, body: `{"title":"ajeno"}`, min: editorUp},

@@ -18,6 +18,7 @@ func (s *Server) routes() {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", s.getMetrics)
+	e.GET("/.well-known/acervo-key", s.getPublicKey)
 
 	api := e.Group("/api/v1")
 	api.POST("/login", s.login)
@@ -39,6 +40,7 @@ func (s *Server) routes() {
 	authed.GET("/assets/:id/renditions/:name", s.getRendition, viewer)
 	authed.HEAD("/assets/:id/renditions/:name", s.getRendition, viewer)
 	authed.GET("/assets/:id/clip", s.getClip, viewer)
+	authed.GET("/assets/:id/provenance", s.getProvenance, viewer)
 	authed.GET("/search", s.search, viewer)
 	authed.PATCH("/assets/:id", s.patchAsset, require(catalog.RoleContributor))
 	authed.POST("/assets/batch", s.batchAssets, require(catalog.RoleContributor))

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,9 @@ type Config struct {
 	// optional path prefix, no trailing slash), for share-link URLs. Default:
 	// the scheme and host of the request that creates the link.
 	PublicURL string
+	// SigningKey signs provenance manifests (see LoadOrCreateKey); without
+	// it the provenance routes answer 501 and 404.
+	SigningKey ed25519.PrivateKey
 }
 
 func (c *Config) withDefaults() error {

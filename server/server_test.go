@@ -90,7 +90,11 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close() })
-	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx})
+	key, err := server.LoadOrCreateKey(filepath.Join(data, "keys", "ed25519.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx, SigningKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
