@@ -41,16 +41,21 @@ func (s *Server) getRendition(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name := c.Param("name")
-	r, ok := a.Renditions[name]
-	if !ok {
-		return errorf(http.StatusNotFound, "not_found", "Esa versión no existe (todavía) / no such rendition (yet)")
-	}
-	key, err := storage.DerivedKey(a.ID, name)
+	r, key, err := rendition(a, c.Param("name"))
 	if err != nil {
 		return err
 	}
 	return s.serveObject(c, key, r.MIME, r.SHA256, "private, max-age=31536000")
+}
+
+// rendition finds a derived file of a and its storage key.
+func rendition(a catalog.Asset, name string) (catalog.Rendition, string, error) {
+	r, ok := a.Renditions[name]
+	if !ok {
+		return r, "", errorf(http.StatusNotFound, "not_found", "Esa versión no existe (todavía) / no such rendition (yet)")
+	}
+	key, err := storage.DerivedKey(a.ID, name)
+	return r, key, err
 }
 
 // serveObject streams a stored object with http.ServeContent, which

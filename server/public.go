@@ -80,6 +80,17 @@ func (s *Server) unlocked(c echo.Context, sh catalog.Share) bool {
 	return err == nil && hmac.Equal([]byte(ck.Value), []byte(want))
 }
 
+// openShareAsset opens the link and the asset named in the URL, if the
+// link gives it.
+func (s *Server) openShareAsset(c echo.Context) (catalog.Share, catalog.Asset, error) {
+	sh, err := s.openShare(c)
+	if err != nil {
+		return sh, catalog.Asset{}, err
+	}
+	a, err := s.shareAsset(c, sh)
+	return sh, a, err
+}
+
 // shareAsset returns the asset named in the URL if the link gives it.
 func (s *Server) shareAsset(c echo.Context, sh catalog.Share) (catalog.Asset, error) {
 	ids, err := s.cat.ShareAssets(sh)
@@ -302,20 +313,12 @@ func (s *Server) unlockShare(c echo.Context) error {
 // must revalidate every time (no-cache), so a revoked link's previews stop
 // even from the cache. Stills carry the link's watermark when it has one.
 func (s *Server) shareRendition(c echo.Context) error {
-	sh, err := s.openShare(c)
-	if err != nil {
-		return err
-	}
-	a, err := s.shareAsset(c, sh)
+	sh, a, err := s.openShareAsset(c)
 	if err != nil {
 		return err
 	}
 	name := c.Param("name")
-	r, ok := a.Renditions[name]
-	if !ok {
-		return errorf(http.StatusNotFound, "not_found", "Esa versión no existe (todavía) / no such rendition (yet)")
-	}
-	key, err := storage.DerivedKey(a.ID, name)
+	r, key, err := rendition(a, name)
 	if err != nil {
 		return err
 	}
@@ -357,11 +360,7 @@ func (s *Server) serveWatermarked(c echo.Context, key string, r catalog.Renditio
 // (refused past max_downloads) unless it continues one (a Range that does
 // not start at byte 0); HEAD checks without counting.
 func (s *Server) shareOriginal(c echo.Context) error {
-	sh, err := s.openShare(c)
-	if err != nil {
-		return err
-	}
-	a, err := s.shareAsset(c, sh)
+	sh, a, err := s.openShareAsset(c)
 	if err != nil {
 		return err
 	}
