@@ -42,10 +42,17 @@ type Match struct {
 // usable; call New. An Index is safe for concurrent use.
 type Index struct {
 	mu sync.RWMutex
-	// Entries, dense: entry i is hash hashes[i] of ids[i].
+	// Entries, dense: entry i is hash hashes[i] of identifier number
+	// owners[i]. Identifiers are numbered so that an entry costs 4 bytes
+	// for its owner, not a string header.
 	hashes []uint64
-	ids    []string
-	byID   map[string][]uint32 // entry numbers of each identifier
+	owners []uint32
+	// Identifiers by number: names[n] and the entries of n. Numbers of
+	// removed identifiers are reused.
+	names   []string
+	entries [][]uint32
+	free    []uint32
+	number  map[string]uint32
 	// tables[s][key] lists the entries whose substring s is key, hashes
 	// alongside entry numbers so that checking a bucket reads memory in
 	// order.
@@ -61,7 +68,7 @@ type bucket struct {
 
 // New returns an empty index.
 func New() *Index {
-	x := &Index{byID: make(map[string][]uint32)}
+	x := &Index{number: make(map[string]uint32)}
 	for s := range x.tables {
 		x.tables[s] = make([]bucket, buckets)
 	}
@@ -84,13 +91,28 @@ func (x *Index) Len() int {
 
 // Add adds hashes for id, keeping any it already has.
 func (x *Index) Add(id string, hs ...uint64) {
+	if len(hs) == 0 {
+		return
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	n, ok := x.number[id]
+	if !ok {
+		if k := len(x.free); k > 0 {
+			n, x.free = x.free[k-1], x.free[:k-1]
+			x.names[n] = id
+		} else {
+			n = uint32(len(x.names))
+			x.names = append(x.names, id)
+			x.entries = append(x.entries, nil)
+		}
+		x.number[id] = n
+	}
 	for _, h := range hs {
 		e := uint32(len(x.hashes))
 		x.hashes = append(x.hashes, h)
-		x.ids = append(x.ids, id)
-		x.byID[id] = append(x.byID[id], e)
+		x.owners = append(x.owners, n)
+		x.entries[n] = append(x.entries[n], e)
 		for s := range x.tables {
 			b := &x.tables[s][sub(h, s)]
 			b.hashes = append(b.hashes, h)
@@ -103,31 +125,37 @@ func (x *Index) Add(id string, hs ...uint64) {
 func (x *Index) Remove(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for len(x.byID[id]) > 0 {
-		es := x.byID[id]
+	n, ok := x.number[id]
+	if !ok {
+		return
+	}
+	for len(x.entries[n]) > 0 {
+		es := x.entries[n]
 		x.removeEntry(es[len(es)-1])
 	}
-	delete(x.byID, id)
+	delete(x.number, id)
+	x.names[n], x.entries[n] = "", nil
+	x.free = append(x.free, n)
 }
 
 // removeEntry drops entry e and moves the last entry into its place.
 func (x *Index) removeEntry(e uint32) {
-	h, id := x.hashes[e], x.ids[e]
+	h, n := x.hashes[e], x.owners[e]
 	for s := range x.tables {
 		x.tables[s][sub(h, s)].drop(e)
 	}
-	x.byID[id] = deleteValue(x.byID[id], e)
+	x.entries[n] = deleteValue(x.entries[n], e)
 	last := uint32(len(x.hashes) - 1)
 	if e != last {
-		lh, lid := x.hashes[last], x.ids[last]
-		x.hashes[e], x.ids[e] = lh, lid
+		lh, ln := x.hashes[last], x.owners[last]
+		x.hashes[e], x.owners[e] = lh, ln
 		for s := range x.tables {
 			x.tables[s][sub(lh, s)].renumber(last, e)
 		}
-		ids := x.byID[lid]
-		ids[slices.Index(ids, last)] = e
+		es := x.entries[ln]
+		es[slices.Index(es, last)] = e
 	}
-	x.hashes, x.ids = x.hashes[:last], x.ids[:last]
+	x.hashes, x.owners = x.hashes[:last], x.owners[:last]
 }
 
 func (b *bucket) drop(e uint32) {
@@ -172,7 +200,7 @@ func (x *Index) SearchAny(qs []uint64, maxDist int) []Match {
 	}
 	byID := make(map[string]int, len(best))
 	for e, d := range best {
-		id := x.ids[e]
+		id := x.names[x.owners[e]]
 		if old, ok := byID[id]; !ok || d < old {
 			byID[id] = d
 		}
