@@ -7,7 +7,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/image/draw"
@@ -164,19 +166,40 @@ type recallSet struct {
 
 func measureRecall(tb testing.TB) recallSet {
 	tb.Helper()
-	var rs recallSet
-	rs.Dist = make([][]int, len(transformations))
 	stored := make([][]uint64, benchSetSize)
 	queries := make([][]uint64, benchSetSize)
+	dist := make([][]int, benchSetSize) // [picture][transformation]
+	unrelated := make([]int, benchSetSize)
+	// Pictures are independent: spread them over the CPUs.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				img := benchPicture(i)
+				stored[i] = Fingerprint(img)
+				queries[i] = QueryHashes(img)
+				rng := rand.New(rand.NewPCG(uint64(i), 0x7a))
+				for _, tr := range transformations {
+					dist[i] = append(dist[i], Distance(QueryHashes(tr.Apply(img, rng)), stored[i]))
+				}
+				unrelated[i] = Distance(QueryHashes(benchPicture(10_000+i)), stored[i])
+			}
+		}()
+	}
 	for i := 0; i < benchSetSize; i++ {
-		img := benchPicture(i)
-		stored[i] = Fingerprint(img)
-		queries[i] = QueryHashes(img)
-		rng := rand.New(rand.NewPCG(uint64(i), 0x7a))
-		for t, tr := range transformations {
-			rs.Dist[t] = append(rs.Dist[t], Distance(QueryHashes(tr.Apply(img, rng)), stored[i]))
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	rs := recallSet{Dist: make([][]int, len(transformations)), Unrelated: unrelated}
+	for t := range transformations {
+		for i := range dist {
+			rs.Dist[t] = append(rs.Dist[t], dist[i][t])
 		}
-		rs.Unrelated = append(rs.Unrelated, Distance(QueryHashes(benchPicture(10_000+i)), stored[i]))
 	}
 	// Every original looked up against every other stored one: both
 	// directions, since the two sides hash differently.
