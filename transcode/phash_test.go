@@ -47,14 +47,28 @@ func TestTrimFindsPicture(t *testing.T) {
 func TestQueryHashesOfStoredPicture(t *testing.T) {
 	img := benchPicture(7)
 	q, s := QueryHashes(img), Fingerprint(img)
-	if len(s) != 1+len(cropWindows) {
-		t.Fatalf("Fingerprint: %d hashes, want %d", len(s), 1+len(cropWindows))
+	if len(s) != 1+cropWindows {
+		t.Fatalf("Fingerprint: %d hashes, want %d", len(s), 1+cropWindows)
 	}
 	if !slices.Contains(q, s[0]) {
 		t.Errorf("QueryHashes %x does not contain the whole picture's hash %x", q, s[0])
 	}
 	if d := Distance(q, s); d != 0 {
 		t.Errorf("Distance to itself = %d", d)
+	}
+}
+
+// TestTinyPictures checks that degenerate sizes hash without panicking.
+func TestTinyPictures(t *testing.T) {
+	for _, size := range [][2]int{{0, 0}, {1, 1}, {3, 2}, {1, 500}, {40, 30}} {
+		img := image.NewRGBA(image.Rect(0, 0, size[0], size[1]))
+		fillRect(img, img.Bounds(), color.RGBA{100, 150, 200, 255})
+		if got := len(Fingerprint(img)); got != 1+cropWindows {
+			t.Errorf("%v: Fingerprint gave %d hashes", size, got)
+		}
+		if Distance(QueryHashes(img), Fingerprint(img)) != 0 {
+			t.Errorf("%v: picture not at distance 0 from itself", size)
+		}
 	}
 }
 
