@@ -41,7 +41,7 @@ type CollectionChange struct {
 // CreateCollection adds a collection; ch.Name is required.
 func (c *Catalog) CreateCollection(by Actor, ch CollectionChange) (Collection, error) {
 	if ch.Name == nil {
-		return Collection{}, fmt.Errorf("catalog: create collection: %w: name is required", ErrInvalid)
+		return Collection{}, fmt.Errorf("catalog: create collection: %w: la colección necesita un nombre / name is required", ErrInvalid)
 	}
 	now := c.now().UTC()
 	col := Collection{ID: NewID(now), AssetIDs: []string{}, CreatedBy: by.UserID, CreatedAt: now, UpdatedAt: now}
@@ -86,7 +86,7 @@ func (col *Collection) apply(tx *bolt.Tx, ch CollectionChange) error {
 	if ch.Name != nil {
 		name := cleanText(*ch.Name, maxNameBytes)
 		if name == "" || strings.ContainsAny(name, "\n\t") {
-			return fmt.Errorf("%w: a collection needs a one-line name", ErrInvalid)
+			return fmt.Errorf("%w: la colección necesita un nombre de una línea / a collection needs a one-line name", ErrInvalid)
 		}
 		col.Name = name
 	}
@@ -105,7 +105,7 @@ func (col *Collection) apply(tx *bolt.Tx, ch CollectionChange) error {
 	for _, id := range add {
 		id = strings.TrimSpace(id)
 		if assets.Get([]byte(id)) == nil {
-			return fmt.Errorf("%w: no asset %q", ErrInvalid, id)
+			return fmt.Errorf("%w: no existe el archivo %q / no asset %q", ErrInvalid, id, id)
 		}
 		if !slices.Contains(col.AssetIDs, id) {
 			col.AssetIDs = append(col.AssetIDs, id)
@@ -113,7 +113,7 @@ func (col *Collection) apply(tx *bolt.Tx, ch CollectionChange) error {
 	}
 	col.AssetIDs = slices.DeleteFunc(col.AssetIDs, func(id string) bool { return slices.Contains(ch.Remove, id) })
 	if len(col.AssetIDs) > MaxCollectionAssets {
-		return fmt.Errorf("%w: a collection holds at most %d assets", ErrInvalid, MaxCollectionAssets)
+		return fmt.Errorf("%w: una colección tiene como máximo %d archivos / a collection holds at most %d assets", ErrInvalid, MaxCollectionAssets, MaxCollectionAssets)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ type AssetEdit struct {
 func (c *Catalog) EditAssets(by Actor, ids []string, e AssetEdit, allow func(Asset) error) ([]Asset, error) {
 	ids = dedupe(ids)
 	if len(ids) == 0 || len(ids) > MaxBatch {
-		return nil, fmt.Errorf("catalog: edit assets: %w: between 1 and %d ids", ErrInvalid, MaxBatch)
+		return nil, fmt.Errorf("catalog: edit assets: %w: entre 1 y %d ids / between 1 and %d ids", ErrInvalid, MaxBatch, MaxBatch)
 	}
 	out := make([]Asset, 0, len(ids))
 	err := c.db.Update(func(tx *bolt.Tx) error {

@@ -69,7 +69,7 @@ func (c *Catalog) Event(id string) (Event, error) {
 // ErrExists (the folded name is taken).
 func (c *Catalog) CreateEvent(by Actor, f EventFields) (Event, error) {
 	if f.Name == nil {
-		return Event{}, fmt.Errorf("catalog: create event: %w: name is required", ErrInvalid)
+		return Event{}, fmt.Errorf("catalog: create event: %w: el evento necesita un nombre / name is required", ErrInvalid)
 	}
 	now := c.now().UTC()
 	e := Event{ID: NewID(now), CreatedAt: now}
@@ -152,7 +152,7 @@ func deleteEntry(tx *bolt.Tx, items, byName []byte, id string, names []string, f
 		return err
 	}
 	if n > 0 && !force {
-		return fmt.Errorf("%w: %d assets refer to it; delete with force=true to unlink them", ErrExists, n)
+		return fmt.Errorf("%w: %d archivos lo usan; borre con force=true para desvincularlos / %d assets refer to it; delete with force=true to unlink them", ErrExists, n, n)
 	}
 	for _, name := range names {
 		if err := releaseName(tx, byName, id, name); err != nil {
@@ -181,13 +181,13 @@ func (e *Event) apply(f EventFields) error {
 		v := strings.TrimSpace(*d.in)
 		if v != "" {
 			if _, err := time.Parse(time.DateOnly, v); err != nil {
-				return fmt.Errorf("%w: %s must be YYYY-MM-DD", ErrInvalid, d.key)
+				return fmt.Errorf("%w: %s debe ser AAAA-MM-DD / %s must be YYYY-MM-DD", ErrInvalid, d.key, d.key)
 			}
 		}
 		*d.out = v
 	}
 	if e.EndDate != "" && (e.Date == "" || e.EndDate < e.Date) {
-		return fmt.Errorf("%w: end_date needs a date on or before it", ErrInvalid)
+		return fmt.Errorf("%w: end_date necesita una date igual o anterior / end_date needs a date on or before it", ErrInvalid)
 	}
 	if f.Place != nil {
 		e.Place = cleanText(*f.Place, maxNameBytes)

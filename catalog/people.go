@@ -65,7 +65,7 @@ func (c *Catalog) Person(id string) (Person, error) {
 // alias is another person's name or alias).
 func (c *Catalog) CreatePerson(by Actor, f PersonFields) (Person, error) {
 	if f.Name == nil {
-		return Person{}, fmt.Errorf("catalog: create person: %w: name is required", ErrInvalid)
+		return Person{}, fmt.Errorf("catalog: create person: %w: la persona necesita un nombre / name is required", ErrInvalid)
 	}
 	now := c.now().UTC()
 	p := Person{ID: NewID(now), Aliases: []string{}, CreatedAt: now}
@@ -168,7 +168,7 @@ func (p *Person) apply(f PersonFields) error {
 	}
 	if f.Aliases != nil {
 		if len(*f.Aliases) > maxAliases {
-			return fmt.Errorf("%w: at most %d aliases", ErrInvalid, maxAliases)
+			return fmt.Errorf("%w: como máximo %d alias / at most %d aliases", ErrInvalid, maxAliases, maxAliases)
 		}
 		p.Aliases = []string{}
 		seen := map[string]bool{foldName(p.Name): true}

@@ -125,7 +125,7 @@ func deleteSessionsOf(tx *bolt.Tx, userID string) error {
 func (c *Catalog) CreateToken(by Actor, name string) (secret string, t Token, err error) {
 	userID := by.UserID
 	if len(name) > 100 {
-		return "", Token{}, fmt.Errorf("%w: token name too long", ErrInvalid)
+		return "", Token{}, fmt.Errorf("%w: el nombre del token es demasiado largo / token name too long", ErrInvalid)
 	}
 	now := c.now().UTC()
 	secret = tokenPrefix + newSecret()

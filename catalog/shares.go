@@ -97,22 +97,22 @@ func (c *Catalog) CreateShare(by Actor, n NewShare) (token string, s Share, err 
 		}
 	}
 	if targets != 1 {
-		return "", Share{}, fmt.Errorf("%w: share exactly one of assets, collection or event", ErrInvalid)
+		return "", Share{}, fmt.Errorf("%w: comparta exactamente uno: assets, collection o event / share exactly one of assets, collection or event", ErrInvalid)
 	}
 	if n.ExpiresAt.IsZero() {
 		n.ExpiresAt = now.Add(DefaultShareTTL)
 	}
 	switch {
 	case !n.ExpiresAt.After(now):
-		return "", Share{}, fmt.Errorf("%w: expires_at must be in the future", ErrInvalid)
+		return "", Share{}, fmt.Errorf("%w: expires_at debe estar en el futuro / expires_at must be in the future", ErrInvalid)
 	case n.ExpiresAt.After(now.Add(MaxShareTTL)):
-		return "", Share{}, fmt.Errorf("%w: a link lasts at most a year", ErrInvalid)
+		return "", Share{}, fmt.Errorf("%w: un enlace dura como máximo un año / a link lasts at most a year", ErrInvalid)
 	case n.StartsAt != nil && !n.StartsAt.Before(n.ExpiresAt):
-		return "", Share{}, fmt.Errorf("%w: starts_at must come before expires_at", ErrInvalid)
+		return "", Share{}, fmt.Errorf("%w: starts_at debe ser anterior a expires_at / starts_at must come before expires_at", ErrInvalid)
 	case n.MaxDownloads < 0:
-		return "", Share{}, fmt.Errorf("%w: max_downloads can't be negative", ErrInvalid)
+		return "", Share{}, fmt.Errorf("%w: max_downloads no puede ser negativo / max_downloads can't be negative", ErrInvalid)
 	case n.Password != "" && len([]rune(n.Password)) < minSharePass:
-		return "", Share{}, fmt.Errorf("%w: a link password needs at least %d characters", ErrInvalid, minSharePass)
+		return "", Share{}, fmt.Errorf("%w: la contraseña del enlace necesita al menos %d caracteres / a link password needs at least %d characters", ErrInvalid, minSharePass, minSharePass)
 	}
 	s = Share{
 		ID: NewID(now), Collection: n.Collection, Event: n.Event,
@@ -122,7 +122,7 @@ func (c *Catalog) CreateShare(by Actor, n NewShare) (token string, s Share, err 
 		ExpiresAt: n.ExpiresAt.UTC(), CreatedBy: by.UserID, CreatedAt: now,
 	}
 	if s.Recipient == "" {
-		return "", Share{}, fmt.Errorf("%w: say who the link is for (recipient)", ErrInvalid)
+		return "", Share{}, fmt.Errorf("%w: diga para quién es el enlace (recipient) / say who the link is for (recipient)", ErrInvalid)
 	}
 	if n.StartsAt != nil {
 		t := n.StartsAt.UTC()
@@ -164,7 +164,7 @@ func (s *Share) resolve(tx *bolt.Tx, selection []string) error {
 	case s.Collection != "":
 		var col Collection
 		if err := getJSON(tx.Bucket(bCollections), []byte(s.Collection), &col); err != nil {
-			return fmt.Errorf("%w: no collection %q", ErrInvalid, s.Collection)
+			return fmt.Errorf("%w: no existe la colección %q / no collection %q", ErrInvalid, s.Collection, s.Collection)
 		}
 		s.Title = cmpOr(s.Title, col.Name)
 		s.Description = cmpOr(s.Description, col.Description)
@@ -172,7 +172,7 @@ func (s *Share) resolve(tx *bolt.Tx, selection []string) error {
 	case s.Event != "":
 		var e Event
 		if err := getJSON(tx.Bucket(bEvents), []byte(s.Event), &e); err != nil {
-			return fmt.Errorf("%w: no event %q", ErrInvalid, s.Event)
+			return fmt.Errorf("%w: no existe el evento %q / no event %q", ErrInvalid, s.Event, s.Event)
 		}
 		s.Title = cmpOr(s.Title, e.Name)
 		s.Description = cmpOr(s.Description, e.Description)
@@ -180,13 +180,13 @@ func (s *Share) resolve(tx *bolt.Tx, selection []string) error {
 		s.Assets = dedupe(selection)
 		for _, id := range s.Assets {
 			if tx.Bucket(bAssets).Get([]byte(id)) == nil {
-				return fmt.Errorf("%w: no asset %q", ErrInvalid, id)
+				return fmt.Errorf("%w: no existe el archivo %q / no asset %q", ErrInvalid, id, id)
 			}
 		}
 		s.Title = cmpOr(s.Title, "Material de Comunicación Social")
 	}
 	if len(s.Assets) > MaxShareAssets {
-		return fmt.Errorf("%w: a link gives at most %d assets", ErrInvalid, MaxShareAssets)
+		return fmt.Errorf("%w: un enlace da como máximo %d archivos / a link gives at most %d assets", ErrInvalid, MaxShareAssets, MaxShareAssets)
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func (c *Catalog) RenameTag(by Actor, old, new string) (int, error) {
 	if new != "" {
 		new = cleanText(new, maxNameBytes)
 		if new == "" || strings.ContainsAny(new, "\n\t") {
-			return 0, fmt.Errorf("catalog: rename tag: %w: tag must be one line", ErrInvalid)
+			return 0, fmt.Errorf("catalog: rename tag: %w: la etiqueta debe ser de una línea / tag must be one line", ErrInvalid)
 		}
 	}
 	oldKey := tagKey(old)

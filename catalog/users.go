@@ -100,13 +100,13 @@ type NewUser struct {
 func (c *Catalog) CreateUser(n NewUser) (User, error) {
 	n.Username = strings.TrimSpace(n.Username)
 	if n.Username == "" || len(n.Username) > 64 || strings.ContainsAny(n.Username, " \t\r\n/") {
-		return User{}, fmt.Errorf("%w: username must be 1–64 characters without spaces", ErrInvalid)
+		return User{}, fmt.Errorf("%w: el usuario debe tener de 1 a 64 caracteres sin espacios / username must be 1–64 characters without spaces", ErrInvalid)
 	}
 	if !ValidRole(n.Role) {
-		return User{}, fmt.Errorf("%w: role %q", ErrInvalid, n.Role)
+		return User{}, fmt.Errorf("%w: rol desconocido %q / unknown role", ErrInvalid, n.Role)
 	}
 	if len(n.Password) < 10 {
-		return User{}, fmt.Errorf("%w: password must have at least 10 characters", ErrInvalid)
+		return User{}, fmt.Errorf("%w: la contraseña necesita al menos 10 caracteres / password must have at least 10 characters", ErrInvalid)
 	}
 	hash, err := HashPassword(n.Password)
 	if err != nil {
@@ -121,7 +121,7 @@ func (c *Catalog) CreateUser(n NewUser) (User, error) {
 		names := tx.Bucket(bUsersByName)
 		key := []byte(strings.ToLower(u.Username))
 		if names.Get(key) != nil {
-			return fmt.Errorf("%w: user %q", ErrExists, u.Username)
+			return fmt.Errorf("%w: el usuario %q ya existe / user already exists", ErrExists, u.Username)
 		}
 		if err := names.Put(key, []byte(u.ID)); err != nil {
 			return err
@@ -207,7 +207,7 @@ func (c *Catalog) UpdateUser(by Actor, id string, up UserUpdate) (User, error) {
 	var hash string
 	if up.Password != nil {
 		if len(*up.Password) < 10 {
-			return User{}, fmt.Errorf("%w: password must have at least 10 characters", ErrInvalid)
+			return User{}, fmt.Errorf("%w: la contraseña necesita al menos 10 caracteres / password must have at least 10 characters", ErrInvalid)
 		}
 		var err error
 		if hash, err = HashPassword(*up.Password); err != nil {
@@ -215,7 +215,7 @@ func (c *Catalog) UpdateUser(by Actor, id string, up UserUpdate) (User, error) {
 		}
 	}
 	if up.Role != nil && !ValidRole(*up.Role) {
-		return User{}, fmt.Errorf("%w: role %q", ErrInvalid, *up.Role)
+		return User{}, fmt.Errorf("%w: rol desconocido %q / unknown role", ErrInvalid, *up.Role)
 	}
 	var u User
 	err := c.db.Update(func(tx *bolt.Tx) error {
@@ -256,7 +256,7 @@ func (c *Catalog) UpdateUser(by Actor, id string, up UserUpdate) (User, error) {
 				return err
 			}
 			if n <= 1 {
-				return fmt.Errorf("%w: the last enabled admin can't be demoted or disabled", ErrInvalid)
+				return fmt.Errorf("%w: el último administrador activo no puede perder su rol ni desactivarse / the last enabled admin can't be demoted or disabled", ErrInvalid)
 			}
 		}
 		if len(changes) == 0 {

@@ -66,10 +66,10 @@ func cleanName(what, s string) (string, error) {
 	}, norm.NFC.String(s))
 	s = strings.Join(strings.Fields(s), " ")
 	if s == "" {
-		return "", fmt.Errorf("%w: %s: name is empty", ErrInvalid, what)
+		return "", fmt.Errorf("%w: %s: el nombre está vacío / name is empty", ErrInvalid, what)
 	}
 	if len(s) > maxNameBytes {
-		return "", fmt.Errorf("%w: %s: name longer than %d bytes", ErrInvalid, what, maxNameBytes)
+		return "", fmt.Errorf("%w: %s: el nombre pasa de %d bytes / name longer than %d bytes", ErrInvalid, what, maxNameBytes, maxNameBytes)
 	}
 	return s, nil
 }
@@ -79,7 +79,7 @@ func cleanName(what, s string) (string, error) {
 func claimName(tx *bolt.Tx, byName []byte, id, what, name string) error {
 	key := []byte(foldName(name))
 	if owner := tx.Bucket(byName).Get(key); owner != nil && string(owner) != id {
-		return fmt.Errorf("%w: %s %q is already taken", ErrExists, what, name)
+		return fmt.Errorf("%w: %s %q ya existe / is already taken", ErrExists, what, name)
 	}
 	return tx.Bucket(byName).Put(key, []byte(id))
 }
@@ -129,7 +129,7 @@ func refByID(tx *bolt.Tx, items []byte, what, id string) (Ref, error) {
 		Name string `json:"name"`
 	}
 	if err := getJSON(tx.Bucket(items), []byte(id), &e); err != nil {
-		return Ref{}, fmt.Errorf("%w: no %s with id %q", ErrInvalid, what, id)
+		return Ref{}, fmt.Errorf("%w: no existe %s con id %q / no %s with id %q", ErrInvalid, what, id, what, id)
 	}
 	return Ref{ID: e.ID, Name: e.Name}, nil
 }
