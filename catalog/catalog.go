@@ -41,7 +41,7 @@ var (
 	bJobsRunning = []byte("jobs_running")  // job id → nil: claimed by a worker
 	bBlobIntents = []byte("blob_intents")  // sha256 hex → time: blob being committed
 	bMeta        = []byte("meta")
-	allBuckets   = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty, bAudit, bCollections, bShares, bSharesByToken}
+	allBuckets   = [][]byte{bUsers, bUsersByName, bSessions, bTokens, bTokensByID, bAssets, bAssetsBySHA, bJobs, bJobsPending, bJobsRunning, bBlobIntents, bMeta, bEvents, bEventsByName, bPeople, bPeopleByName, bIndexDirty, bAudit, bCollections, bShares, bSharesByToken, bFingerprints, bFingerprintsNew}
 	// schemaVersion 2 keys event and person names folded (accents, case,
 	// spaces; ñ kept); catalogs of version 1 are rekeyed once at open.
 	schemaVersion = []byte("2")

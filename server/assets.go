@@ -211,7 +211,11 @@ func (s *Server) getAsset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.assetView(a))
+	v := s.assetView(a)
+	if v.NearDuplicates, err = s.nearDuplicates(a); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 // idleReader cuts an upload whose client stops sending: each read extends
