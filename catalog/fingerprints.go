@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -14,7 +15,7 @@ import (
 // derived from this bucket and rebuilt from it on start.
 var (
 	bFingerprints    = []byte("fingerprints")     // asset id → Fingerprints (JSON)
-	bFingerprintsNew = []byte("fingerprints_new") // asset id → nil: stored since the similarity index last looked
+	bFingerprintsLog = []byte("fingerprints_log") // sequence (8 bytes, big-endian) → asset id: stored since the catalog was opened
 )
 
 // Fingerprints are an asset's perceptual hashes, made by the worker from
@@ -45,7 +46,14 @@ func (v *Vocab) PutFingerprints(assetID string, f Fingerprints) error {
 	if err := putJSON(v.tx.Bucket(bFingerprints), []byte(assetID), f); err != nil {
 		return fmt.Errorf("catalog: fingerprints of %s: %w", assetID, err)
 	}
-	return v.tx.Bucket(bFingerprintsNew).Put([]byte(assetID), nil)
+	log := v.tx.Bucket(bFingerprintsLog)
+	seq, err := log.NextSequence()
+	if err != nil {
+		return err
+	}
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return log.Put(k[:], []byte(assetID))
 }
 
 // Fingerprints returns the fingerprints of an asset; ErrNotFound when it
@@ -73,40 +81,46 @@ func (c *Catalog) EachFingerprints(fn func(assetID string, f Fingerprints) error
 	})
 }
 
-// TakeNewFingerprints returns the fingerprints stored since the last call
-// and forgets that they were new. The common case, nothing new, is one
-// read transaction. The caller must add what it gets before it next calls.
-func (c *Catalog) TakeNewFingerprints() (map[string]Fingerprints, error) {
-	empty := true
-	if err := c.db.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bFingerprintsNew).Cursor().First()
-		empty = k == nil
-		return nil
-	}); err != nil || empty {
-		return nil, err
-	}
-	out := map[string]Fingerprints{}
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		marks := tx.Bucket(bFingerprintsNew)
-		var keys [][]byte
-		if err := marks.ForEach(func(k, _ []byte) error { keys = append(keys, append([]byte(nil), k...)); return nil }); err != nil {
-			return err
+// FingerprintSeq is the position of the latest entry of the log of stored
+// fingerprints: a similarity index built from EachFingerprints after
+// reading it asks FingerprintsSince(seq) for what came later.
+func (c *Catalog) FingerprintSeq() (uint64, error) {
+	var seq uint64
+	err := c.db.View(func(tx *bolt.Tx) error { seq = tx.Bucket(bFingerprintsLog).Sequence(); return nil })
+	return seq, err
+}
+
+// FingerprintsSince returns the fingerprints stored after log position
+// after, and the position to ask from next time. Nothing new, the usual
+// case, costs one read transaction. Any number of readers may follow the
+// log; it is emptied only when the catalog is opened, before any index
+// is built from it.
+func (c *Catalog) FingerprintsSince(after uint64) (map[string]Fingerprints, uint64, error) {
+	var out map[string]Fingerprints
+	last := after
+	err := c.db.View(func(tx *bolt.Tx) error {
+		log := tx.Bucket(bFingerprintsLog)
+		if log.Sequence() == after {
+			return nil
 		}
-		for _, k := range keys {
+		out = map[string]Fingerprints{}
+		var from [8]byte
+		binary.BigEndian.PutUint64(from[:], after+1)
+		cur := log.Cursor()
+		for k, id := cur.Seek(from[:]); k != nil; k, id = cur.Next() {
 			var f Fingerprints
-			if err := getJSON(tx.Bucket(bFingerprints), k, &f); err == nil {
-				out[string(k)] = f
+			if err := getJSON(tx.Bucket(bFingerprints), id, &f); err != nil {
+				return fmt.Errorf("fingerprints of %s: %w", id, err)
 			}
-			if err := marks.Delete(k); err != nil {
-				return err
-			}
+			out[string(id)] = f
+			last = binary.BigEndian.Uint64(k)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("catalog: new fingerprints: %w", err)
+		return nil, after, fmt.Errorf("catalog: new fingerprints: %w", err)
 	}
-	return out, nil
+	return out, last, nil
 }
 
 // fingerprintBackfillKey marks in bMeta that the backfill was queued.

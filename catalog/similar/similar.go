@@ -3,8 +3,8 @@
 // indexed for lookup by /verify and /api/v1/assets/{id}/similar. Like the
 // search index it is derived: Open builds it from the catalog, and every
 // lookup first takes in the fingerprints stored since (which the worker
-// writes in the transaction that completes a job), so no notification can
-// be lost.
+// writes, with an entry in a log, in the transaction that completes a
+// job), so no notification can be lost.
 //
 // It returns asset ids whatever the asset's state: whether an asset in
 // the trash may be shown is the caller's decision, made on the asset
@@ -73,9 +73,10 @@ type Match struct {
 // Index is safe for concurrent use.
 type Index struct {
 	cfg Config
-	// syncMu serialises taking new fingerprints from the catalog, so two
-	// lookups never take the same batch and add it twice.
+	// syncMu serialises reading the catalog's fingerprint log; seq is
+	// the log position read up to.
 	syncMu sync.Mutex
+	seq    uint64
 	mu     sync.RWMutex
 	photos *simindex.Index // stored photo hashes (Fingerprint)
 	// photoQueries holds each photo's QueryHashes, for the reverse look:
@@ -95,12 +96,14 @@ func Open(cfg Config) (*Index, error) {
 	x := &Index{cfg: cfg, photos: simindex.New(), photoQueries: simindex.New(), frames: simindex.New(),
 		videos: map[string][]uint64{}, audio: map[string][]uint32{}}
 	start := time.Now()
-	// Marks first, then everything: what is stored between the two is
-	// added twice, which add makes harmless; nothing is missed.
-	if _, err := cfg.Catalog.TakeNewFingerprints(); err != nil {
-		return nil, err
+	// Log position first, then everything: what is stored between the
+	// two is added twice, which add makes harmless; nothing is missed.
+	seq, err := cfg.Catalog.FingerprintSeq()
+	if err != nil {
+		return nil, fmt.Errorf("similar: build: %w", err)
 	}
-	err := cfg.Catalog.EachFingerprints(func(id string, f catalog.Fingerprints) error {
+	x.seq = seq
+	err = cfg.Catalog.EachFingerprints(func(id string, f catalog.Fingerprints) error {
 		x.add(id, f)
 		return nil
 	})
@@ -139,10 +142,11 @@ func (x *Index) add(id string, f catalog.Fingerprints) {
 func (x *Index) sync() error {
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
-	fresh, err := x.cfg.Catalog.TakeNewFingerprints()
+	fresh, seq, err := x.cfg.Catalog.FingerprintsSince(x.seq)
 	if err != nil {
 		return fmt.Errorf("similar: %w", err)
 	}
+	x.seq = seq
 	for id, f := range fresh {
 		x.add(id, f)
 	}
