@@ -242,7 +242,7 @@ func serve(args []string) error {
 		return err
 	}
 	srv, err := server.New(server.Config{
-		Similar: sim, Examine: transcode.Examiner{Photo: transcode.PhotoConfig{Zone: loc}, AV: a.av},
+		Similar: sim, Examine: transcode.Examiner{Photo: transcode.PhotoConfig{Zone: loc}, AV: a.av, Exif: a.exif},
 		Verify: server.VerifyConfig{
 			PerMinute:       envInt("ACERVO_VERIFY_PER_MINUTE", 0),
 			RestrictSimilar: env("ACERVO_VERIFY_RESTRICT_SIMILAR", "") == "1",

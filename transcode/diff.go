@@ -25,22 +25,30 @@ const (
 // query, a near-duplicate of it, shows something else, as rectangles in a
 // w×h frame (the official preview's size). The alignment tried is a crop
 // of the original by up to 12 % on each axis at three positions, against
-// the query whole or with its flat borders trimmed; the best is kept.
+// the query whole or with its flat borders trimmed, as it is or mirrored;
+// the best is kept.
 func DiffRegions(original, query image.Image, w, h int) []image.Rectangle {
 	og := grayShrink(original, diffSide*2).areaResizeFit(diffSide)
-	qg := grayShrink(query, diffSide*2).areaResizeFit(diffSide)
-	qrects := []image.Rectangle{qg.bounds(), trimBorders(qg, bandBottom, 0), trimBorders(qg, bandTop|bandBottom, 1), trimBorders(qg, 0, trimMaxLayers)}
+	plain := grayShrink(query, diffSide*2).areaResizeFit(diffSide)
 	const probe = 24
-	best, bestO, bestQ := math.Inf(1), og.bounds(), qg.bounds()
-	for _, qr := range qrects {
-		if qr.Dx() < 8 || qr.Dy() < 8 {
-			continue
-		}
-		qs := normalise(qg.areaResize(qr, probe, probe))
-		for _, or := range cropCandidates(og.W, og.H) {
-			d := meanAbsDiff(normalise(og.areaResize(or, probe, probe)), qs)
-			if d < best {
-				best, bestO, bestQ = d, or, qr
+	best, bestO, bestQ, qg := math.Inf(1), og.bounds(), plain.bounds(), plain
+	crops := cropCandidates(og.W, og.H)
+	probes := make([]*grayImage, len(crops))
+	for i, r := range crops {
+		probes[i] = normalise(og.areaResize(r, probe, probe))
+	}
+	// The copy as it is and mirrored (QueryHashes finds mirrored copies).
+	for _, g := range []*grayImage{plain, plain.mirror()} {
+		qrects := []image.Rectangle{g.bounds(), trimBorders(g, bandBottom, 0), trimBorders(g, bandTop|bandBottom, 1), trimBorders(g, 0, trimMaxLayers)}
+		for _, qr := range qrects {
+			if qr.Dx() < 8 || qr.Dy() < 8 {
+				continue
+			}
+			qs := normalise(g.areaResize(qr, probe, probe))
+			for i, op := range probes {
+				if d := meanAbsDiff(op, qs); d < best {
+					best, bestO, bestQ, qg = d, crops[i], qr, g
+				}
 			}
 		}
 	}
@@ -67,6 +75,17 @@ func DiffRegions(original, query image.Image, w, h int) []image.Rectangle {
 			if n > 0 && sum/float64(n) > diffThreshold {
 				out = append(out, image.Rect(x0*w/og.W, y0*h/og.H, x1*w/og.W, y1*h/og.H))
 			}
+		}
+	}
+	return out
+}
+
+// mirror returns g flipped left to right.
+func (g *grayImage) mirror() *grayImage {
+	out := &grayImage{W: g.W, H: g.H, Pix: make([]float32, len(g.Pix))}
+	for y := 0; y < g.H; y++ {
+		for x := 0; x < g.W; x++ {
+			out.Pix[y*g.W+x] = g.Pix[y*g.W+g.W-1-x]
 		}
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/comsoc/acervo/catalog"
 )
@@ -22,6 +23,11 @@ import (
 type Examiner struct {
 	Photo PhotoConfig // ScratchDir is set per call
 	AV    AVConfig
+	// Exif, when set, reads a picture's EXIF orientation so a phone photo
+	// is hashed upright, as its archived preview was; without it the
+	// picture is hashed as stored (copies that circulate usually have the
+	// orientation applied and the EXIF stripped).
+	Exif *ExifTool
 }
 
 // Sample is what Examine learnt of a file.
@@ -31,8 +37,7 @@ type Sample struct {
 	// Photo is QueryHashes of the picture.
 	Photo []uint64
 	// Picture is the picture at most queryLongEdge pixels long, upright
-	// as stored (the EXIF orientation is not applied: copies that
-	// circulate have it applied and stripped), for DiffRegions.
+	// when Examiner.Exif could read its orientation, for DiffRegions.
 	Picture image.Image
 	// Video is VideoHashes; Audio is AudioFingerprint (of a video's
 	// sound too, when it has any).
@@ -117,9 +122,17 @@ func (e Examiner) queryPicture(ctx context.Context, abs, mime, scratch string) (
 	if err := cfg.withDefaults(); err != nil {
 		return nil, err
 	}
+	orientation := 0
+	if e.Exif != nil {
+		// Metadata only, as at ingest; a file exiftool cannot read is
+		// still hashed, as stored.
+		if tags, err := e.Exif.Read(ctx, abs); err == nil {
+			orientation = parsePhotoMeta(tags, time.UTC).Orientation
+		}
+	}
 	out := filepath.Join(cfg.ScratchDir, randomHex()+"-")
 	specs := []renditionSpec{{Name: "query.jpg", LongEdge: queryLongEdge}}
-	req := childRequest{Path: abs, MIME: mime, Out: out, MaxPixels: cfg.MaxPixels, MemoryLimit: cfg.MemoryLimit, Specs: specs}
+	req := childRequest{Path: abs, MIME: mime, Out: out, Orientation: orientation, MaxPixels: cfg.MaxPixels, MemoryLimit: cfg.MemoryLimit, Specs: specs}
 	defer removeScratch(out, nil)
 	resp, err := runPhotoChild(ctx, cfg, req)
 	if err == nil {

@@ -40,9 +40,15 @@ func (p *Pool) fingerprint(ctx context.Context, job catalog.Job, src string, rs 
 		f, err = PhotoFingerprints(path("preview.jpg"))
 	case JobVideo:
 		f.Video, err = VideoHashes(ctx, p.cfg.AV, path("proxy.mp4"))
-		if err != nil {
-			// A "video" that turned out to be sound only is fingerprinted as audio.
-			f.Audio, err = AudioFingerprint(ctx, p.cfg.AV, src)
+		// The sound too, so a radio clip of a press conference finds its
+		// video; a video without sound has none, which is no failure. A
+		// "video" that turned out to be sound only has just this.
+		audio, aerr := AudioFingerprint(ctx, p.cfg.AV, src)
+		if aerr == nil {
+			f.Audio = audio
+		}
+		if err != nil && aerr == nil {
+			err = nil
 		}
 	case JobAudio:
 		f.Audio, err = AudioFingerprint(ctx, p.cfg.AV, src)
@@ -71,10 +77,12 @@ func (p *Pool) backfill(ctx context.Context, a catalog.Asset, scratch string) (f
 		if src, err = p.localOriginal(ctx, a, scratch); err != nil {
 			return nil, err
 		}
+		var aerr error
+		f.Audio, aerr = AudioFingerprint(ctx, p.cfg.AV, src)
 		if a.Kind == catalog.KindVideo {
 			f.Video, err = VideoHashes(ctx, p.cfg.AV, src)
 		} else {
-			f.Audio, err = AudioFingerprint(ctx, p.cfg.AV, src)
+			err = aerr
 		}
 	default:
 		return nil, &kindError{kind: ErrUnsupported, msg: "no fingerprint for " + a.Kind}
