@@ -212,8 +212,12 @@ func (s *Server) getAsset(c echo.Context) error {
 		return err
 	}
 	v := s.assetView(a)
-	if v.NearDuplicates, err = s.nearDuplicates(a); err != nil {
-		return err
+	// Not while processing: uploaders poll the asset then, and it has no
+	// fingerprint yet.
+	if a.Status == catalog.StatusReady {
+		if v.NearDuplicates, err = s.nearDuplicates(a); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, v)
 }

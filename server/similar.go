@@ -22,7 +22,8 @@ type nearDuplicateJSON struct {
 	Kind  string  `json:"kind"`
 	Title string  `json:"title,omitempty"`
 	Score float64 `json:"score"`
-	// Start and End (seconds) place a video or audio in the other one.
+	// Start and End (seconds) are, for video and audio, where a stretch
+	// of this asset lies in the other one.
 	Start *float64 `json:"start,omitempty"`
 	End   *float64 `json:"end,omitempty"`
 	URL   string   `json:"url"`

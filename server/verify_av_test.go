@@ -47,6 +47,24 @@ func TestVerifyVideoExcerpt(t *testing.T) {
 		t.Errorf("unrelated video: %+v, want none", v)
 	}
 	assertNoFiles(t, filepath.Join(e.data, "staging", "verify"))
+
+	// Archived too, the excerpt is a near-duplicate of the video, placed in it.
+	x := admin.uploadReady("recorte.mp4", excerpt)
+	var view struct {
+		NearDuplicates []struct {
+			ID         string
+			Start, End *float64
+		} `json:"near_duplicates"`
+	}
+	decode(t, admin.do("GET", "/api/v1/assets/"+x.ID, "", nil, nil), 200, &view)
+	if len(view.NearDuplicates) != 1 || view.NearDuplicates[0].ID != a.ID || view.NearDuplicates[0].Start == nil || math.Abs(*view.NearDuplicates[0].Start-47) > 1 {
+		t.Errorf("near_duplicates of the excerpt = %+v, want the video at 47 s", view.NearDuplicates)
+	}
+	var sim struct{ Similar []struct{ ID string } }
+	decode(t, admin.do("GET", "/api/v1/assets/"+a.ID+"/similar", "", nil, nil), 200, &sim)
+	if len(sim.Similar) != 1 || sim.Similar[0].ID != x.ID {
+		t.Errorf("similar of the video = %+v, want the excerpt %s", sim.Similar, x.ID)
+	}
 }
 
 // TestVerifyAudioExcerpt does the same with two minutes of speech and a

@@ -75,6 +75,15 @@ func TestIndexFollowsTheCatalog(t *testing.T) {
 		t.Errorf("Videos = %+v, %v; want %s at 47–67 s", ms, err, vid)
 	}
 
+	// An archived excerpt of the video: each finds the other.
+	exc := store(t, c, "06", catalog.Fingerprints{Video: query})
+	if ms, err := x.OfAsset(exc); err != nil || len(ms) != 1 || ms[0].AssetID != vid || ms[0].Start != 47*time.Second {
+		t.Errorf("OfAsset(excerpt) = %+v, %v; want %s at 47 s", ms, err, vid)
+	}
+	if ms, err := x.OfAsset(vid); err != nil || len(ms) != 1 || ms[0].AssetID != exc {
+		t.Errorf("OfAsset(video) = %+v, %v; want the excerpt %s", ms, err, exc)
+	}
+
 	audio := make([]uint32, 900)
 	for i := range audio {
 		audio[i] = r.Uint32()
