@@ -29,6 +29,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/catalog/similar"
 	"github.com/comsoc/acervo/server"
 	"github.com/comsoc/acervo/storage/disk"
 	"github.com/comsoc/acervo/transcode"
@@ -45,7 +46,9 @@ const usage = `acervo — archivo de medios / media archive
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
 ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
 ACERVO_PUBLIC_URL (how people outside reach the server, for share links),
-ACERVO_TZ (zone of camera clocks without an offset; default America/Mexico_City).
+ACERVO_TZ (zone of camera clocks without an offset; default America/Mexico_City),
+ACERVO_VERIFY_PER_MINUTE (public /verify checks per client a minute; default 6),
+ACERVO_VERIFY_RESTRICT_SIMILAR=1 (details of "similar" verdicts to signed-in users only).
 `
 
 func main() {
@@ -221,11 +224,29 @@ func serve(args []string) error {
 			log.Error("close search index", "err", err)
 		}
 	}()
+	// Like the search index, the similarity index is derived: built from
+	// the catalog's fingerprints at every start. Assets archived before
+	// fingerprints existed get theirs from a backfill queued once.
+	sim, err := similar.Open(similar.Config{Catalog: a.cat, Log: log})
+	if err != nil {
+		return err
+	}
+	if n, err := a.cat.QueueFingerprintBackfill(transcode.JobFingerprint); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("fingerprint backfill queued", "assets", n)
+		a.pool.Notify()
+	}
 	key, err := server.LoadOrCreateKey(filepath.Join(*data, "keys", "ed25519.pem"))
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{
+		Similar: sim, Examine: transcode.Examiner{Photo: transcode.PhotoConfig{Zone: loc}, AV: a.av, Exif: a.exif},
+		Verify: server.VerifyConfig{
+			PerMinute:       envInt("ACERVO_VERIFY_PER_MINUTE", 0),
+			RestrictSimilar: env("ACERVO_VERIFY_RESTRICT_SIMILAR", "") == "1",
+		},
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
 		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"), SigningKey: key,

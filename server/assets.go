@@ -211,7 +211,15 @@ func (s *Server) getAsset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.assetView(a))
+	v := s.assetView(a)
+	// Not while processing: uploaders poll the asset then, and it has no
+	// fingerprint yet.
+	if a.Status == catalog.StatusReady {
+		if v.NearDuplicates, err = s.nearDuplicates(a); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 // idleReader cuts an upload whose client stops sending: each read extends

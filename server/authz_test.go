@@ -33,6 +33,7 @@ type authzCase struct {
 // and the health checks, not here.
 var publicRoutes = []string{
 	"GET /healthz", "GET /metrics", "POST /api/v1/login", "GET /s/_/share.css", "GET /.well-known/acervo-key",
+	"POST /api/v1/verify", "GET /verify", "GET /verify/verify.js", "GET /verify/verify.css", "GET /verify/preview/:id", // verify_test.go
 	"GET /s/:token", "GET /s/:token/share.json", "POST /s/:token/unlock", "GET /s/:token/zip",
 	"GET /s/:token/assets/:id/original", "HEAD /s/:token/assets/:id/original",
 	"GET /s/:token/assets/:id/renditions/:name", "HEAD /s/:token/assets/:id/renditions/:name",
@@ -105,6 +106,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/assets/:id/clip":              {{path: "/api/v1/assets/" + other + "/clip?start=0&end=1", min: viewerOnly}},
 		"GET /api/v1/search":                       {{path: "/api/v1/search?q=parque", min: viewerOnly}},
 		"GET /api/v1/assets/:id/provenance":        {{path: "/api/v1/assets/" + other + "/provenance", min: viewerOnly}},
+		"GET /api/v1/assets/:id/similar":           {{path: "/api/v1/assets/" + other + "/similar", min: viewerOnly}},
 		"PATCH /api/v1/assets/:id": {
 			{path: "/api/v1/assets/" + own, body: `{"title":"propio"}`, min: contributorUp, own: true},
 			{path: "/api/v1/assets/" + other, body: `{"title":"ajeno"}`, min: editorUp},

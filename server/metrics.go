@@ -20,6 +20,20 @@ type metrics struct {
 	uploadNanos    atomic.Int64
 	duplicates     atomic.Int64
 	uploadsRefused atomic.Int64
+	// Public verifications by verdict, and those refused (type, size,
+	// rate, bad request): counted instead of audited (see verify.go).
+	verifyExact, verifySimilar, verifyNone, verifyRefused atomic.Int64
+}
+
+func (m *metrics) observeVerify(match string) {
+	switch match {
+	case "exact":
+		m.verifyExact.Add(1)
+	case "similar":
+		m.verifySimilar.Add(1)
+	default:
+		m.verifyNone.Add(1)
+	}
 }
 
 func (m *metrics) observeUpload(size int64, took time.Duration, duplicate bool) {
@@ -62,6 +76,13 @@ func (s *Server) getMetrics(c echo.Context) error {
 	byKind, err := s.cat.QueuedByKind()
 	if err != nil {
 		return nil // headers are out; the totals above stand
+	}
+	fmt.Fprint(w, "# HELP acervo_verifications_total Public verifications, by verdict (refused: not answered).\n# TYPE acervo_verifications_total counter\n")
+	for _, v := range []struct {
+		match string
+		n     int64
+	}{{"exact", m.verifyExact.Load()}, {"similar", m.verifySimilar.Load()}, {"none", m.verifyNone.Load()}, {"refused", m.verifyRefused.Load()}} {
+		fmt.Fprintf(w, "acervo_verifications_total{match=%q} %d\n", v.match, v.n)
 	}
 	fmt.Fprint(w, "# HELP acervo_jobs_queued_by_kind Jobs waiting, by kind.\n# TYPE acervo_jobs_queued_by_kind gauge\n")
 	for _, kind := range slices.Sorted(maps.Keys(byKind)) {

@@ -22,6 +22,7 @@ func (s *Server) routes() {
 
 	api := e.Group("/api/v1")
 	api.POST("/login", s.login)
+	api.POST("/verify", s.postVerify)
 
 	authed := api.Group("", s.authenticate)
 	authed.POST("/logout", s.logout)
@@ -41,6 +42,7 @@ func (s *Server) routes() {
 	authed.HEAD("/assets/:id/renditions/:name", s.getRendition, viewer)
 	authed.GET("/assets/:id/clip", s.getClip, viewer)
 	authed.GET("/assets/:id/provenance", s.getProvenance, viewer)
+	authed.GET("/assets/:id/similar", s.getSimilar, viewer)
 	authed.GET("/search", s.search, viewer)
 	authed.PATCH("/assets/:id", s.patchAsset, require(catalog.RoleContributor))
 	authed.POST("/assets/batch", s.batchAssets, require(catalog.RoleContributor))
@@ -82,6 +84,12 @@ func (s *Server) routes() {
 	authed.DELETE("/users/:id/sessions", s.revokeUserSessions, admin)
 	authed.GET("/audit", s.getAudit, admin)
 	authed.GET("/audit/verify", s.verifyAudit, admin)
+
+	// The public authenticity check (verify.go, verify_page.go).
+	e.GET("/verify", s.verifyPage, verifyPolicy)
+	e.GET("/verify/verify.js", serveVerifyJS, verifyPolicy)
+	e.GET("/verify/verify.css", serveVerifyCSS, verifyPolicy)
+	e.GET("/verify/preview/:id", s.verifyPreview, verifyPolicy)
 
 	// Share links, for people without an account (see public.go for the
 	// order of checks every one of these routes makes).

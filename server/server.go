@@ -16,7 +16,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/catalog/similar"
 	"github.com/comsoc/acervo/storage"
+	"github.com/comsoc/acervo/transcode"
 )
 
 // Notifier is told when new jobs are queued (the transcode pool).
@@ -64,6 +66,15 @@ type Config struct {
 	// SigningKey signs provenance manifests (see LoadOrCreateKey); without
 	// it the provenance routes answer 501 and 404.
 	SigningKey ed25519.PrivateKey
+	// Similar is the near-duplicate index; without it
+	// /api/v1/assets/{id}/similar answers 503 and /verify finds exact
+	// matches only.
+	Similar *similar.Index
+	// Examine hashes files posted to /verify. Default transcode.Examiner{}
+	// (the photo child is this executable; see transcode.RunChild).
+	Examine Examiner
+	// Verify configures the public check.
+	Verify VerifyConfig
 }
 
 func (c *Config) withDefaults() error {
@@ -85,7 +96,10 @@ func (c *Config) withDefaults() error {
 	if c.Zone == nil {
 		c.Zone = time.UTC
 	}
-	return nil
+	if c.Examine == nil {
+		c.Examine = transcode.Examiner{}
+	}
+	return c.Verify.withDefaults(c.Store)
 }
 
 // Server holds the handlers' dependencies.
@@ -104,6 +118,10 @@ type Server struct {
 	notifier       Notifier
 	// clipSlots holds one token per clip being encoded.
 	clipSlots chan struct{}
+	// verifyLimit throttles /verify per client; verifySlots holds one
+	// token per posted file being examined.
+	verifyLimit *tokenBuckets
+	verifySlots chan struct{}
 }
 
 // New builds the server and its routes.
@@ -116,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		limiter: newLoginLimiter(), unlockLimiter: newLoginLimiter(), metrics: &metrics{},
 		watermarkSlots: make(chan struct{}, 2),
 		notifier:       cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
+		verifyLimit: newTokenBuckets(cfg.Verify.PerMinute), verifySlots: make(chan struct{}, cfg.Verify.MaxConcurrent),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -226,6 +245,8 @@ func codeFor(status int) string {
 		return "method_not_allowed"
 	case http.StatusRequestEntityTooLarge:
 		return "too_large"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
 	case http.StatusUnauthorized:
 		return "unauthorized"
 	case http.StatusForbidden:

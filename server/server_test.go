@@ -25,6 +25,7 @@ import (
 
 	"github.com/comsoc/acervo/catalog"
 	"github.com/comsoc/acervo/catalog/catalogtest"
+	"github.com/comsoc/acervo/catalog/similar"
 	"github.com/comsoc/acervo/server"
 	"github.com/comsoc/acervo/storage/disk"
 	"github.com/comsoc/acervo/transcode"
@@ -94,7 +95,11 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx, SigningKey: key})
+	sim, err := similar.Open(similar.Config{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx, SigningKey: key, Similar: sim})
 	if err != nil {
 		t.Fatal(err)
 	}

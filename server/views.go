@@ -69,6 +69,8 @@ type assetJSON struct {
 	Original   string                   `json:"original_url"`
 	Duplicate  bool                     `json:"duplicate,omitempty"`
 	TrashedAt  *time.Time               `json:"trashed_at,omitempty"`
+	// NearDuplicates are set on the single-asset view only (see similar.go).
+	NearDuplicates []nearDuplicateJSON `json:"near_duplicates,omitempty"`
 }
 
 func (s *Server) assetView(a catalog.Asset) assetJSON {

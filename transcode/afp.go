@@ -21,6 +21,9 @@ import (
 // frames of 4096 samples at 11,025 Hz advance by a third of a frame.
 const chromaprintItem = 4096 / 3 * time.Second / 11025
 
+// AudioItemInterval is the time between two of AudioFingerprint's items.
+const AudioItemInterval = chromaprintItem
+
 // AudioMatchBitErrors is the largest fraction of differing bits at which
 // a query's fingerprint counts as an excerpt of an archived one. A lossy
 // re-encode differs in 5–20 % of bits; unrelated audio in about 50 %.

@@ -43,6 +43,9 @@ type childRequest struct {
 	Orientation int    `json:"orientation"` // EXIF orientation to apply (ignored for HEIF)
 	MaxPixels   int64  `json:"max_pixels"`
 	MemoryLimit int64  `json:"memory_limit"`
+	// Specs are the renditions to write, largest first; default
+	// photoRenditions. /verify asks for one small picture to hash.
+	Specs []renditionSpec `json:"specs,omitempty"`
 }
 
 // childResponse is the child's answer: renditions, or an error.
@@ -69,6 +72,14 @@ type renditionSpec struct {
 var photoRenditions = []renditionSpec{
 	{Name: "preview.jpg", LongEdge: 2048},
 	{Name: "thumb.jpg", LongEdge: 400},
+}
+
+// specs returns the renditions asked for.
+func (r childRequest) specs() []renditionSpec {
+	if len(r.Specs) == 0 {
+		return photoRenditions
+	}
+	return r.Specs
 }
 
 // jpegQuality is the quality of the renditions: 85 is indistinguishable at
@@ -150,7 +161,8 @@ func childRender(req childRequest) (resp childResponse, err error) {
 // larger one. The parent's timeout kills the whole process group, djpeg,
 // cjpeg and heif-convert included, so no context deadline is needed here.
 func render(ctx context.Context, req childRequest) (childResponse, error) {
-	d, err := decodePhoto(ctx, req.Path, req.MIME, req.Out, photoRenditions[0].LongEdge, req.MaxPixels)
+	specs := req.specs()
+	d, err := decodePhoto(ctx, req.Path, req.MIME, req.Out, specs[0].LongEdge, req.MaxPixels)
 	if err != nil {
 		return childResponse{}, err
 	}
@@ -166,7 +178,7 @@ func render(ctx context.Context, req childRequest) (childResponse, error) {
 	// image may be DCT-reduced), and resized before it is turned, which is
 	// cheaper than turning the larger image.
 	img := d.Img
-	for i, spec := range photoRenditions {
+	for i, spec := range specs {
 		var w, h int
 		if i == 0 {
 			w, h = fitLongEdge(d.FullW, d.FullH, spec.LongEdge)

@@ -52,7 +52,8 @@ type Lane struct {
 // beside photos, audio and documents on one worker per CPU.
 func DefaultLanes() []Lane {
 	return []Lane{
-		{Name: "video", Kinds: []string{JobVideo}, Workers: 1},
+		// Backfilled fingerprints decode whole videos: one at a time too.
+		{Name: "video", Kinds: []string{JobVideo, JobFingerprint}, Workers: 1},
 		{Name: "stills-and-sound", Kinds: []string{JobPhoto, JobAudio, JobDocument, JobOCR}, Workers: runtime.NumCPU()},
 	}
 }

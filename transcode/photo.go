@@ -178,7 +178,7 @@ func RenderPhoto(ctx context.Context, cfg PhotoConfig, et *ExifTool, path string
 		keep = append(keep, r.Path)
 	}
 	if err == nil {
-		err = checkRenditions(resp.Renditions, out)
+		err = checkRenditions(resp.Renditions, out, req.specs())
 	}
 	if err != nil {
 		keep = nil
@@ -267,12 +267,12 @@ func stderrSuffix(s string) string {
 
 // checkRenditions makes sure the child reported exactly the expected files
 // under out, so the caller never moves a file it did not ask for.
-func checkRenditions(rs []Rendition, out string) error {
-	if len(rs) != len(photoRenditions) {
-		return fmt.Errorf("decoding child returned %d renditions, want %d", len(rs), len(photoRenditions))
+func checkRenditions(rs []Rendition, out string, specs []renditionSpec) error {
+	if len(rs) != len(specs) {
+		return fmt.Errorf("decoding child returned %d renditions, want %d", len(rs), len(specs))
 	}
 	for i, r := range rs {
-		if r.Name != photoRenditions[i].Name || r.Path != out+r.Name || r.Width <= 0 || r.Height <= 0 {
+		if r.Name != specs[i].Name || r.Path != out+r.Name || r.Width <= 0 || r.Height <= 0 {
 			return fmt.Errorf("decoding child returned an unexpected rendition %q at %q", r.Name, r.Path)
 		}
 		if st, err := os.Stat(r.Path); err != nil || !st.Mode().IsRegular() || st.Size() == 0 {

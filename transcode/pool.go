@@ -201,6 +201,9 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 		return nil, err
 	}
 	defer os.RemoveAll(scratch)
+	if job.Kind == JobFingerprint {
+		return p.backfill(ctx, asset, scratch)
+	}
 	src, err := p.localOriginal(ctx, asset, scratch)
 	if err != nil {
 		return nil, err
@@ -209,6 +212,7 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	if err != nil {
 		return nil, err
 	}
+	fp := p.fingerprint(ctx, job, src, rs)
 	var desc Descriptive
 	switch {
 	case tags != nil: // the render already read them
@@ -223,6 +227,11 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	return func(a *catalog.Asset, v *catalog.Vocab) error {
 		apply(a)
 		a.Renditions = mergeRenditions(a.Renditions, stored)
+		if !fp.Empty() {
+			if err := v.PutFingerprints(a.ID, fp); err != nil {
+				return err
+			}
+		}
 		return applyDescriptive(a, v, desc)
 	}, nil
 }

@@ -20,6 +20,9 @@ import (
 // hashes (57 KiB).
 const videoHashFPS = 2
 
+// VideoHashInterval is the time between two of VideoHashes' frames.
+const VideoHashInterval = time.Second / videoHashFPS
+
 // FrameMatchDistance is the largest Hamming distance at which a query
 // frame counts as the archived frame at the same offset. Re-encoding at a
 // quarter of the resolution and a worse CRF moves a frame by a few bits;
