@@ -133,18 +133,25 @@ type manifest struct {
 }
 
 type manifestAsset struct {
-	ID         string         `json:"id"`
-	SHA256     string         `json:"sha256"`
-	Size       int64          `json:"size"`
-	Kind       string         `json:"kind"`
-	MIME       string         `json:"mime"`
-	Filename   string         `json:"filename"`
-	Title      string         `json:"title,omitempty"`
-	Credit     string         `json:"credit,omitempty"`
-	CapturedAt *time.Time     `json:"captured_at"`
-	UploadedAt time.Time      `json:"uploaded_at"`
-	UploadedBy *uploaderJSON  `json:"uploaded_by"`
-	Event      *manifestEvent `json:"event"`
+	ID         string          `json:"id"`
+	SHA256     string          `json:"sha256"`
+	Size       int64           `json:"size"`
+	Kind       string          `json:"kind"`
+	MIME       string          `json:"mime"`
+	Filename   string          `json:"filename"`
+	Title      string          `json:"title,omitempty"`
+	Credit     string          `json:"credit,omitempty"`
+	CapturedAt *time.Time      `json:"captured_at"`
+	UploadedAt time.Time       `json:"uploaded_at"`
+	UploadedBy *manifestPerson `json:"uploaded_by"`
+	Event      *manifestEvent  `json:"event"`
+}
+
+// manifestPerson is who uploaded an asset, as the public may read it: a
+// display name and an area, never an account id, username or e-mail.
+type manifestPerson struct {
+	Name string `json:"name"`
+	Area string `json:"area,omitempty"`
 }
 
 type manifestEvent struct {
@@ -165,7 +172,7 @@ func (s *Server) signedManifest(c echo.Context, a catalog.Asset) (map[string]any
 		},
 	}
 	if u, err := s.cat.User(a.UploadedBy); err == nil {
-		m.Asset.UploadedBy = &uploaderJSON{ID: u.ID, Name: u.Name, Area: u.Area}
+		m.Asset.UploadedBy = &manifestPerson{Name: u.Name, Area: u.Area}
 	}
 	if a.Event != nil {
 		m.Asset.Event = &manifestEvent{Name: a.Event.Name}
