@@ -161,8 +161,10 @@ type manifestEvent struct {
 }
 
 // signedManifest builds and signs the manifest of a. The payload is the
-// exact signed bytes, so a checker needs no canonical JSON.
-func (s *Server) signedManifest(c echo.Context, a catalog.Asset) (map[string]any, error) {
+// exact signed bytes, so a checker needs no canonical JSON. A public
+// manifest (the anonymous /verify answer) leaves out who uploaded it: a
+// display name may be an e-mail address.
+func (s *Server) signedManifest(c echo.Context, a catalog.Asset, public bool) (map[string]any, error) {
 	pub := s.cfg.SigningKey.Public().(ed25519.PublicKey)
 	m := manifest{
 		Type: "acervo-provenance/1", Issuer: s.publicURL(c, ""), KeyID: keyID(pub), IssuedAt: time.Now().UTC().Truncate(time.Second),
@@ -171,7 +173,7 @@ func (s *Server) signedManifest(c echo.Context, a catalog.Asset) (map[string]any
 			Title: a.Title, Credit: a.Credit, CapturedAt: a.CapturedAt, UploadedAt: a.UploadedAt,
 		},
 	}
-	if u, err := s.cat.User(a.UploadedBy); err == nil {
+	if u, err := s.cat.User(a.UploadedBy); err == nil && !public {
 		m.Asset.UploadedBy = &manifestPerson{Name: u.Name, Area: u.Area}
 	}
 	if a.Event != nil {
@@ -201,7 +203,7 @@ func (s *Server) getProvenance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.signedManifest(c, a)
+	out, err := s.signedManifest(c, a, false)
 	if err != nil {
 		return err
 	}

@@ -212,7 +212,7 @@ func (s *Server) exactOrNone(c echo.Context, sum string) (verifyAnswer, error) {
 	}
 	ans := verifyAnswer{Match: "exact", SHA256: sum, Kind: a.Kind, Score: 1, Asset: s.publicAsset(c, a)}
 	if s.cfg.SigningKey != nil {
-		if ans.Provenance, err = s.signedManifest(c, a); err != nil {
+		if ans.Provenance, err = s.signedManifest(c, a, true); err != nil {
 			return verifyAnswer{}, err
 		}
 	}
