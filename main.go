@@ -223,10 +223,12 @@ func serve(args []string) error {
 	srv, err := server.New(server.Config{
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
+		UploadsDir: filepath.Join(*data, "uploads"),
 	})
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	hs := srv.HTTPServer(*addr)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

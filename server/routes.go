@@ -58,6 +58,16 @@ func (s *Server) routes() {
 	authed.DELETE("/tags/:name", s.deleteTag, editor)
 
 	authed.GET("/jobs", s.listJobs, require(catalog.RoleAdmin))
+
+	// Issue #6: tus resumable uploads (tus.go). OPTIONS needs no session,
+	// as the protocol's discovery.
+	contributor := require(catalog.RoleContributor)
+	api.OPTIONS("/uploads/", s.serveTus)
+	api.OPTIONS("/uploads/:id", s.serveTus)
+	authed.POST("/uploads/", s.serveTus, contributor)
+	authed.HEAD("/uploads/:id", s.serveTus, contributor)
+	authed.PATCH("/uploads/:id", s.serveTus, contributor)
+	authed.DELETE("/uploads/:id", s.serveTus, contributor)
 }
 
 // securityHeaders are set on every response (DESIGN.md invariant 6): no

@@ -56,6 +56,16 @@ type Config struct {
 	// Zone is the office's time zone, for search dates without a time.
 	// Default UTC.
 	Zone *time.Location
+	// UploadsDir holds tus uploads in progress (data/uploads). It must not
+	// be the staging folder, which is emptied at start: tus uploads resume
+	// across restarts. Without it the tus routes answer 501.
+	UploadsDir string
+	// UploadMaxSize bounds one tus upload. Default 50 GiB: a long event
+	// recorded in 4K.
+	UploadMaxSize int64
+	// UploadExpiry removes tus uploads that received nothing for this long.
+	// Default 24 hours: a photographer resumes the next morning at worst.
+	UploadExpiry time.Duration
 }
 
 func (c *Config) withDefaults() error {
@@ -77,6 +87,12 @@ func (c *Config) withDefaults() error {
 	if c.Zone == nil {
 		c.Zone = time.UTC
 	}
+	if c.UploadMaxSize <= 0 {
+		c.UploadMaxSize = 50 << 30
+	}
+	if c.UploadExpiry <= 0 {
+		c.UploadExpiry = 24 * time.Hour
+	}
 	return nil
 }
 
@@ -91,6 +107,8 @@ type Server struct {
 	notifier Notifier
 	// clipSlots holds one token per clip being encoded.
 	clipSlots chan struct{}
+	// tus serves resumable uploads; nil without Config.UploadsDir.
+	tus *tusUploads
 }
 
 // New builds the server and its routes.
@@ -118,8 +136,24 @@ func New(cfg Config) (*Server, error) {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	s.echo = e
+	if cfg.UploadsDir != "" {
+		t, err := s.newTus()
+		if err != nil {
+			return nil, fmt.Errorf("server: tus uploads: %w", err)
+		}
+		s.tus = t
+	}
 	s.routes()
 	return s, nil
+}
+
+// Close stops the server's background work (the sweeper of abandoned tus
+// uploads). Call it once, after the HTTP server has shut down.
+func (s *Server) Close() error {
+	if s.tus != nil {
+		s.tus.close()
+	}
+	return nil
 }
 
 // Handler returns the root http.Handler.

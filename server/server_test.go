@@ -48,6 +48,7 @@ type env struct {
 	data string
 	cat  *catalog.Catalog
 	idx  *catalog.Index
+	cfg  server.Config // to build a second server on the same data (restarts)
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -89,13 +90,15 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close() })
-	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx})
+	cfg := server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx,
+		UploadsDir: filepath.Join(data, "uploads")}
+	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { srv.Close(); pool.Stop(); exif.Close() })
-	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx}
+	t.Cleanup(func() { srv.Close(); s.Close(); pool.Stop(); exif.Close() })
+	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx, cfg: cfg}
 }
 
 // client is a logged-in browser: cookie jar plus CSRF token.
