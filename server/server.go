@@ -16,6 +16,7 @@ import (
 
 	"github.com/comsoc/acervo/catalog"
 	"github.com/comsoc/acervo/storage"
+	"github.com/comsoc/acervo/ui"
 )
 
 // Notifier is told when new jobs are queued (the transcode pool).
@@ -109,11 +110,14 @@ type Server struct {
 	clipSlots chan struct{}
 	// tus serves resumable uploads; nil without Config.UploadsDir.
 	tus *tusUploads
+	// ui renders the browser pages.
+	ui *ui.UI
 }
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if err := cfg.withDefaults(); err != nil {
+	var err error
+	if err = cfg.withDefaults(); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -136,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	s.echo = e
+	if s.ui, err = ui.New(); err != nil {
+		return nil, err
+	}
 	if cfg.UploadsDir != "" {
 		t, err := s.newTus()
 		if err != nil {

@@ -1,0 +1,26 @@
+package ui
+
+import (
+	"html/template"
+	"strings"
+)
+
+// funcs are the template helpers. They take no language: messages and
+// dates go through the page's Localizer (.L).
+func (u *UI) funcs() template.FuncMap {
+	return template.FuncMap{
+		"static":   u.staticURL,
+		"duration": Duration,
+		"join":     strings.Join,
+		// first returns the first non-empty string: a title, else a caption…
+		"first": func(vals ...string) string {
+			for _, v := range vals {
+				if strings.TrimSpace(v) != "" {
+					return v
+				}
+			}
+			return ""
+		},
+		"add": func(a, b int) int { return a + b },
+	}
+}
