@@ -264,4 +264,3 @@ func (s *Server) adminPage(c echo.Context, p *ui.Page) (string, error) {
 	p.Title, p.Nav, p.Data = p.L.T("admin.title"), "admin", d
 	return "admin", nil
 }
-

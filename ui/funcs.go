@@ -2,6 +2,7 @@ package ui
 
 import (
 	"html/template"
+	"reflect"
 	"strings"
 )
 
@@ -22,5 +23,18 @@ func (u *UI) funcs() template.FuncMap {
 			return ""
 		},
 		"add": func(a, b int) int { return a + b },
+		// rendition is a map entry, or nil when absent: {{with index …}}
+		// on a map of structs would be a zero struct, which is true.
+		"rendition": func(m any, name string) any {
+			v := reflect.ValueOf(m)
+			if v.Kind() != reflect.Map {
+				return nil
+			}
+			e := v.MapIndex(reflect.ValueOf(name))
+			if !e.IsValid() {
+				return nil
+			}
+			return e.Interface()
+		},
 	}
 }

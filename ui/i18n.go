@@ -80,6 +80,14 @@ func (l *Localizer) T(key string, args ...any) string {
 	return msg
 }
 
+// N is T for a count: key+".one" when n is 1, else key, formatted with n.
+func (l *Localizer) N(key string, n int) string {
+	if n == 1 {
+		return l.T(key+".one", n)
+	}
+	return l.T(key, n)
+}
+
 // JS is the subset of messages the JavaScript islands need (keys starting
 // with "js."), for a JSON data block.
 func (l *Localizer) JS() map[string]string {

@@ -23,6 +23,7 @@ var messagesEN = map[string]string{
 	"search.sort": "Order", "search.sort.relevance": "Relevance", "search.sort.newest": "Newest first",
 	"search.sort.oldest": "Oldest first", "search.sort.uploaded": "Recently uploaded",
 	"search.active": "Active filters", "search.remove": "remove filter", "search.facets": "Narrow results",
+	"search.total.one": "%d result", "count.items.one": "%d item",
 	"search.total": "%d results", "search.more": "Show more", "search.empty": "Nothing here yet.",
 	"facet.kind": "Type", "facet.event": "Event", "facet.person": "Person", "facet.tag": "Tag", "facet.year": "Year",
 	"facet.from": "From", "facet.to": "To", "facet.q": "Text",
@@ -42,7 +43,7 @@ var messagesEN = map[string]string{
 
 	"upload.title": "Upload material", "upload.batch": "Details for every file",
 	"upload.eventhint": "(pick one or type a new one: it is created on upload)",
-	"upload.drop": "Drop photos, videos, audio or PDFs here, or", "upload.choose": "Choose files",
+	"upload.drop":      "Drop photos, videos, audio or PDFs here, or", "upload.choose": "Choose files",
 
 	"events.title": "Events", "events.none": "No events yet.", "event.cover": "Cover",
 	"event.search": "Search within this material", "count.items": "%d items",
@@ -68,5 +69,5 @@ var messagesEN = map[string]string{
 	"js.duplicate": "Already in the archive", "js.refused": "Refused: {0}", "js.error": "Error: {0}", "js.open": "Open",
 	"js.summary": "{0} of {1} files · {2} of {3}", "js.speed": "{0}/s", "js.left": "{0} left",
 	"js.pending": "{0} uploads are unfinished. Choose the same files again to resume them where they stopped.",
-	"js.saved": "Saved.", "js.savefail": "Not saved: {0}", "js.noevent": "(no event)",
+	"js.saved":   "Saved.", "js.savefail": "Not saved: {0}", "js.noevent": "(no event)",
 }

@@ -24,6 +24,7 @@ var messagesES = map[string]string{
 	"search.sort": "Orden", "search.sort.relevance": "Relevancia", "search.sort.newest": "Más recientes primero",
 	"search.sort.oldest": "Más antiguos primero", "search.sort.uploaded": "Subidos recientemente",
 	"search.active": "Filtros aplicados", "search.remove": "quitar filtro", "search.facets": "Filtrar resultados",
+	"search.total.one": "%d resultado", "count.items.one": "%d elemento",
 	"search.total": "%d resultados", "search.more": "Ver más", "search.empty": "Todavía no hay material.",
 	"facet.kind": "Tipo", "facet.event": "Evento", "facet.person": "Persona", "facet.tag": "Etiqueta", "facet.year": "Año",
 	"facet.from": "Desde", "facet.to": "Hasta", "facet.q": "Texto",
@@ -43,7 +44,7 @@ var messagesES = map[string]string{
 
 	"upload.title": "Subir material", "upload.batch": "Datos para todos los archivos",
 	"upload.eventhint": "(elija uno o escriba uno nuevo: se crea al subir)",
-	"upload.drop": "Arrastre aquí fotos, videos, audios o PDF, o", "upload.choose": "Elegir archivos",
+	"upload.drop":      "Arrastre aquí fotos, videos, audios o PDF, o", "upload.choose": "Elegir archivos",
 
 	"events.title": "Eventos", "events.none": "Todavía no hay eventos.", "event.cover": "Portada",
 	"event.search": "Buscar dentro de este material", "count.items": "%d elementos",
@@ -69,5 +70,5 @@ var messagesES = map[string]string{
 	"js.duplicate": "Ya estaba en el acervo", "js.refused": "Rechazado: {0}", "js.error": "Error: {0}", "js.open": "Abrir",
 	"js.summary": "{0} de {1} archivos · {2} de {3}", "js.speed": "{0}/s", "js.left": "quedan {0}",
 	"js.pending": "Hay {0} subidas sin terminar. Elija de nuevo los mismos archivos para reanudarlas donde se quedaron.",
-	"js.saved": "Guardado.", "js.savefail": "No se guardó: {0}", "js.noevent": "(sin evento)",
+	"js.saved":   "Guardado.", "js.savefail": "No se guardó: {0}", "js.noevent": "(sin evento)",
 }

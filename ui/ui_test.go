@@ -25,7 +25,7 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 // TestTemplatesUseKnownKeys finds every literal key passed to .L.T in the
 // templates and checks the catalogs have it.
 func TestTemplatesUseKnownKeys(t *testing.T) {
-	re := regexp.MustCompile(`\.T "([a-z0-9.]+)"`)
+	re := regexp.MustCompile(`\.[TN] "([a-z0-9.]+)"`)
 	entries, err := templateFS.ReadDir("templates")
 	if err != nil {
 		t.Fatal(err)

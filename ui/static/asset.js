@@ -71,13 +71,13 @@
     ctx.fillStyle = styles.getPropertyValue("--range").trim() || "rgba(0,90,160,.15)";
     ctx.fillRect(markIn / dur * w, 0, (markOut - markIn) / dur * w, h);
     const played = player ? player.currentTime / dur * w : 0;
-    const scale = peaks.max || 1;
+    const scale = peaks.top || 1;
     for (let x = 0; x < w; x++) {
       const a = Math.floor(x / w * total), b = Math.max(a + 1, Math.floor((x + 1) / w * total));
       let lo = 0, hi = 0;
       for (let i = a; i < b && i < total; i++) {
-        lo = Math.min(lo, peaks.min[i]);
-        hi = Math.max(hi, peaks.max[i]);
+        lo = Math.min(lo, peaks.lo[i]);
+        hi = Math.max(hi, peaks.hi[i]);
       }
       ctx.fillStyle = x < played ? (styles.getPropertyValue("--played").trim() || "#0b5cab") : (styles.getPropertyValue("--wave").trim() || "#6b7c93");
       const top = mid - hi / scale * (mid - 2), bottom = mid - lo / scale * (mid - 2);
@@ -101,8 +101,7 @@
       min[i] = lo; max[i] = hi;
       top = Math.max(top, hi, -lo);
     }
-    peaks = { min, max, length: n, max: top };
-    peaks.max = top;
+    peaks = { lo: min, hi: max, length: n, top };
     drawWave();
   }
   if (canvas && canvas.dataset.src) {
