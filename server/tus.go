@@ -57,6 +57,11 @@ type tusUploads struct {
 
 type tusUserKey struct{}
 
+// tusConnKey carries the request's ResponseController to the finish hook,
+// which keeps the connection's write deadline ahead while it stages a
+// large file (tusd's own deadline runs out minutes after the last byte).
+type tusConnKey struct{}
+
 func (s *Server) newTus() (*tusUploads, error) {
 	dir := s.cfg.UploadsDir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -115,7 +120,9 @@ func (t *tusUploads) serve(c echo.Context) error {
 			}
 		}
 	}
-	req = req.WithContext(context.WithValue(req.Context(), tusUserKey{}, user.ID))
+	ctx := context.WithValue(req.Context(), tusUserKey{}, user.ID)
+	ctx = context.WithValue(ctx, tusConnKey{}, http.NewResponseController(c.Response()))
+	req = req.WithContext(ctx)
 	var route http.HandlerFunc
 	switch req.Method {
 	case http.MethodPost:
@@ -211,7 +218,11 @@ func (t *tusUploads) finish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 		return tusd.HTTPResponse{}, t.internal(ev, err)
 	}
 	defer r.Close()
-	staged, err := t.s.cfg.Ingester.Stage(ctx, r)
+	var src io.Reader = r
+	if rc, ok := ev.Context.Value(tusConnKey{}).(*http.ResponseController); ok {
+		src = &deadlinePusher{r: r, rc: rc}
+	}
+	staged, err := t.s.cfg.Ingester.Stage(ctx, src)
 	if errors.Is(err, catalog.ErrUnsupportedMedia) {
 		t.s.metrics.uploadsRefused.Add(1)
 		return tusd.HTTPResponse{}, tusError(errUnsupportedMedia())
@@ -321,4 +332,20 @@ func (s *Server) serveTus(c echo.Context) error {
 		return errorf(http.StatusNotImplemented, "tus_disabled", "Las subidas reanudables no están activas / resumable uploads are not enabled")
 	}
 	return s.tus.serve(c)
+}
+
+// deadlinePusher keeps the response's write deadline two minutes ahead
+// while the finished upload is read into staging.
+type deadlinePusher struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	last time.Time
+}
+
+func (d *deadlinePusher) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(d.last) > time.Second {
+		_ = d.rc.SetWriteDeadline(now.Add(2 * time.Minute))
+		d.last = now
+	}
+	return d.r.Read(p)
 }
