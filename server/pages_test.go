@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/comsoc/acervo/transcode/pdftest"
 )
 
 const evilTitle = `<img src=x onerror=alert(1)>`
@@ -93,4 +95,24 @@ func TestPagesRenderEscapedUnderAStrictCSP(t *testing.T) {
 			t.Errorf("missing asset = %d", resp.StatusCode)
 		}
 	})
+}
+
+// The asset page of a press bulletin shows its first page and its text.
+func TestDocumentPageShowsPreviewAndText(t *testing.T) {
+	requireTools(t, "pdftoppm", "pdfinfo", "pdftotext")
+	e := start(t)
+	c := e.login()
+	doc := c.uploadReady("Boletín 45.pdf", pdftest.TextPage(`Bolet\355n de prensa: inauguraci\363n`, `del tianguis de Azcapotzalco`))
+	body, resp := c.page("/assets/" + doc.ID)
+	if resp.StatusCode != 200 {
+		t.Fatalf("document page = %d", resp.StatusCode)
+	}
+	for _, want := range []string{`class="docpage"`, "Texto del documento", "tianguis de Azcapotzalco", "Documento"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("document page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `id="clip"`) || strings.Contains(body, "video ligero") {
+		t.Errorf("document page offers clips or a video proxy")
+	}
 }
