@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"net/http"
 	"crypto/sha256"
 	"encoding/hex"
 	"image"
@@ -263,6 +264,47 @@ func TestUIInChromium(t *testing.T) {
 				t.Errorf("the switch did not change the language to English")
 			}
 			b.shot(p.name)
+		}
+	})
+
+	t.Run("infinite scroll and 360 px", func(t *testing.T) {
+		b := br.with(t)
+		b.open("/lang/es?back=/")
+		c := e.login()
+		for i := range 50 {
+			decode(t, c.upload("serie.jpg", photo(t, 48, 32, byte(100+i)), map[string]string{"tags": "serie"}), http.StatusCreated, nil)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			b.open("/?tag=serie&sort=uploaded_at")
+			if eval[bool](b, `document.getElementById("total").textContent.startsWith("50 ")`) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if n := eval[int](b, `document.querySelectorAll("#grid .card").length`); n >= 50 {
+			t.Fatalf("first page already has %d cards", n)
+		}
+		b.until("all 50 cards after scrolling", `(() => { window.scrollTo(0, document.body.scrollHeight);
+			return document.querySelectorAll("#grid .card").length === 50 && !document.querySelector("#grid .more"); })()`, 20*time.Second)
+		if n := eval[int](b, `new Set([...document.querySelectorAll("#grid .card a")].map(a => a.getAttribute("href"))).size`); n != 50 {
+			t.Errorf("distinct cards = %d, want 50", n)
+		}
+
+		b.do(chromedp.EmulateViewport(360, 780))
+		defer b.do(chromedp.EmulateViewport(1280, 900))
+		for _, p := range []struct{ path, name string }{{"/upload", "14-upload-360px"}, {"/?kind=video", ""}, {"/admin", ""}} {
+			b.open(p.path)
+			if p.name == "" && strings.Contains(p.path, "video") {
+				b.do(chromedp.Click("#grid .card a"))
+				b.until("the video page", `!!document.getElementById("player")`, 10*time.Second)
+				p.name = "15-asset-video-360px"
+			}
+			if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
+				t.Errorf("%s is %d px wide at 360 px", p.path, w)
+			}
+			if p.name != "" {
+				b.shot(p.name)
+			}
 		}
 	})
 }
