@@ -69,6 +69,9 @@ func (s *Server) routes() {
 	authed.PATCH("/uploads/:id", s.serveTus, contributor)
 	authed.DELETE("/uploads/:id", s.serveTus, contributor)
 
+	// Issue #6: retrying a failed job from the admin page (jobs.go).
+	authed.POST("/jobs/:id/retry", s.retryJob, require(catalog.RoleAdmin))
+
 	// Issue #6: the browser pages (pages*.go, templates in ui/). They use
 	// the session cookie; signed-out visitors are sent to /login.
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", s.ui.Static())))

@@ -2,13 +2,13 @@ package server_test
 
 import (
 	"bytes"
-	"net/http"
 	"crypto/sha256"
 	"encoding/hex"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,6 +245,12 @@ func TestUIInChromium(t *testing.T) {
 
 	t.Run("every page", func(t *testing.T) {
 		b := br.with(t)
+		// A broken photo, so the admin page has a failed job to retry.
+		c := e.login()
+		good := photo(t, 320, 240, 61)
+		var bad assetJSON
+		decode(t, c.upload("cortada.jpg", good[:len(good)/2], nil), http.StatusCreated, &bad)
+		c.waitSettled(bad.ID)
 		for i, p := range []struct{ path, name, ready string }{
 			{"/events", "08-events", ".cards-list"},
 			{"", "09-event", "#grid"},
@@ -265,6 +271,9 @@ func TestUIInChromium(t *testing.T) {
 			}
 			b.shot(p.name)
 		}
+		b.open("/admin")
+		b.do(chromedp.Click("button.retry"))
+		b.until("the retry to be accepted", `document.getElementById("retry-status").textContent === "Job queued again."`, 10*time.Second)
 	})
 
 	t.Run("infinite scroll and 360 px", func(t *testing.T) {
@@ -300,7 +309,8 @@ func TestUIInChromium(t *testing.T) {
 				p.name = "15-asset-video-360px"
 			}
 			if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
-				t.Errorf("%s is %d px wide at 360 px", p.path, w)
+				wide := eval[string](b, `[...document.querySelectorAll("body *")].filter(el => el.getBoundingClientRect().right > 362).slice(0, 5).map(el => el.tagName + "." + el.className).join(", ")`)
+				t.Errorf("%s is %d px wide at 360 px: %s", p.path, w, wide)
 			}
 			if p.name != "" {
 				b.shot(p.name)

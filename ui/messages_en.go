@@ -53,7 +53,7 @@ var messagesEN = map[string]string{
 	"admin.title": "Admin", "admin.queue": "Job queue", "admin.depth": "%d queued, %d running",
 	"admin.kind": "Kind", "admin.queued": "Queued", "admin.empty": "Nothing queued.", "admin.failed": "Failed jobs",
 	"admin.when": "When", "admin.asset": "Asset", "admin.attempts": "Attempts", "admin.reason": "Reason",
-	"admin.nofailed": "No job has failed.", "admin.noretry": "To retry, upload the fixed file again.",
+	"admin.nofailed": "No job has failed.", "admin.retry": "Retry", "js.retried": "Job queued again.",
 	"admin.storage": "Storage and index", "admin.disk": "Data disk", "admin.free": "%s free of %s",
 	"admin.uploads": "Resumable uploads in progress", "admin.index": "Search index",
 	"admin.indexed": "%d items indexed", "admin.rebuilding": "Rebuilding…", "admin.noindex": "Unavailable",

@@ -54,7 +54,7 @@ var messagesES = map[string]string{
 	"admin.title": "Administración", "admin.queue": "Cola de trabajos", "admin.depth": "%d en espera, %d en proceso",
 	"admin.kind": "Tipo", "admin.queued": "En espera", "admin.empty": "Nada en espera.", "admin.failed": "Trabajos fallidos",
 	"admin.when": "Cuándo", "admin.asset": "Material", "admin.attempts": "Intentos", "admin.reason": "Motivo",
-	"admin.nofailed": "Ningún trabajo ha fallado.", "admin.noretry": "Para reintentar, vuelva a subir el archivo corregido.",
+	"admin.nofailed": "Ningún trabajo ha fallado.", "admin.retry": "Reintentar", "js.retried": "Trabajo en cola de nuevo.",
 	"admin.storage": "Almacenamiento e índice", "admin.disk": "Disco de datos", "admin.free": "%s libres de %s",
 	"admin.uploads": "Subidas reanudables en curso", "admin.index": "Índice de búsqueda",
 	"admin.indexed": "%d elementos indexados", "admin.rebuilding": "Reconstruyéndose…", "admin.noindex": "No disponible",
