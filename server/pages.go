@@ -80,11 +80,14 @@ func (s *Server) page(h pageHandler) echo.HandlerFunc {
 func (s *Server) renderPageError(c echo.Context, p *ui.Page, err error) error {
 	status, title, text := http.StatusInternalServerError, "error.internal", ""
 	var ae *apiError
+	var he *echo.HTTPError
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
 		status, title = http.StatusNotFound, "error.notfound"
 	case errors.Is(err, catalog.ErrForbidden):
 		status, title = http.StatusForbidden, "error.forbidden"
+	case errors.As(err, &he) && he.Code < 500:
+		status, title = he.Code, "error.notfound"
 	case errors.As(err, &ae) && ae.Status < 500:
 		status, title, text = ae.Status, "error.notfound", ae.Message
 		if ae.Status == http.StatusForbidden {
@@ -114,8 +117,21 @@ func (s *Server) pageRole(role string) echo.MiddlewareFunc {
 	}
 }
 
+// wantsPage tells a browser navigating to a page path (which gets an HTML
+// error page) from API clients (which get JSON).
+func wantsPage(c echo.Context) bool {
+	r := c.Request()
+	return isPagePath(r.URL.Path) && !strings.HasPrefix(r.URL.Path, "/static/") && strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
 // loginPage is the sign-in form; login.js posts it to /api/v1/login.
+// Someone already signed in goes straight on.
 func (s *Server) loginPage(c echo.Context, p *ui.Page) (string, error) {
+	if ck, err := c.Request().Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if _, _, err := s.cat.SessionUser(ck.Value); err == nil {
+			return "", c.Redirect(http.StatusSeeOther, localPath(c.QueryParam("next")))
+		}
+	}
 	p.Title = p.L.T("login.title")
 	p.Data = struct{ Next string }{localPath(c.QueryParam("next"))}
 	return "login", nil

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"html"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,6 +78,21 @@ func TestPagesRenderEscapedUnderAStrictCSP(t *testing.T) {
 			t.Errorf("English not applied after the switch")
 		}
 		c.page("/lang/es?back=/")
+	})
+
+	t.Run("unknown pages are HTML, unknown API routes JSON", func(t *testing.T) {
+		html := map[string]string{"Accept": "text/html,application/xhtml+xml"}
+		resp := c.do("GET", "/no-existe", "", nil, html)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), "No encontrado") {
+			t.Errorf("unknown page = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		expectError(t, c.do("GET", "/api/v1/no-existe", "", nil, html), http.StatusNotFound, "not_found")
+		noFollow := &client{Client: &http.Client{Jar: c.Jar, CheckRedirect: anon.CheckRedirect}, e: e}
+		if _, resp := noFollow.page("/login?next=/timeline"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/timeline" {
+			t.Errorf("signed-in /login = %d → %q, want 303 to /timeline", resp.StatusCode, resp.Header.Get("Location"))
+		}
 	})
 
 	t.Run("roles", func(t *testing.T) {

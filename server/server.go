@@ -200,6 +200,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if wantsPage(c) {
+		s.renderPageError(c, s.newPage(c), err)
+		return
+	}
 	var ae *apiError
 	var he *echo.HTTPError
 	switch {
