@@ -91,6 +91,12 @@ func TestUIInChromium(t *testing.T) {
 			t.Errorf("refusal shown as %q", msg)
 		}
 		b.shot("02-upload")
+
+		// The same photo again is named as already archived.
+		b.open("/upload")
+		b.do(chromedp.SetUploadFiles("#u-files", []string{photoPath}))
+		b.until("the duplicate notice", `document.querySelector('.uitem[data-state="duplicate"] .uopen:not([hidden])') &&
+			document.querySelector('.uitem .ustatus').textContent === "Ya estaba en el acervo"`, time.Minute)
 	})
 
 	t.Run("pause, close the tab, resume", func(t *testing.T) {
@@ -145,6 +151,39 @@ func TestUIInChromium(t *testing.T) {
 		sum := sha256.Sum256(big)
 		if a.SHA256 != hex.EncodeToString(sum[:]) {
 			t.Errorf("resumed upload stored %s, want %x", a.SHA256, sum)
+		}
+	})
+
+	t.Run("a dropped connection resumes from the server's offset", func(t *testing.T) {
+		b := br.with(t)
+		big := noisePhoto(t, 1200, 900)
+		path := writeFile(t, dir, "Multitud.jpg", big)
+		watch.reset()
+		watch.dropAfter.Store(400 << 10)
+		b.open("/upload")
+		b.do(chromedp.SetUploadFiles("#u-files", []string{path}))
+		b.until("the upload to finish", `document.querySelector('.uitem') && ["ready", "processing"].includes(document.querySelector('.uitem').dataset.state)`, 2*time.Minute)
+		// The client may replay the cut PATCH (Chromium retries requests on
+		// a reset keep-alive connection; tusd answers 409), but it must ask
+		// the server (HEAD) and continue from the 400 KB it kept.
+		posts, heads, resumed := 0, 0, false
+		for _, r := range watch.requests() {
+			switch {
+			case r.Method == "POST":
+				posts++
+			case r.Method == "HEAD":
+				heads++
+			case r.Method == "PATCH" && r.Offset == 400<<10 && heads > 0:
+				resumed = true
+			}
+		}
+		if posts != 1 || !resumed {
+			t.Errorf("tus requests = %v, want one creation, a HEAD and a PATCH from offset %d", watch.requests(), 400<<10)
+		}
+		id := eval[string](b, `document.querySelector('.uitem').dataset.assetId`)
+		sum := sha256.Sum256(big)
+		if a := e.login().waitSettled(id); a.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("stored %s, want %x", a.SHA256, sum)
 		}
 	})
 

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -124,7 +125,12 @@ type tusWatch struct {
 	reqs []tusReq
 	slow atomic.Bool
 	read atomic.Int64 // PATCH body bytes read while slow
+	// dropAfter, when set, cuts the connection of the next PATCH after
+	// that many body bytes, as a dropped mobile connection would.
+	dropAfter atomic.Int64
 }
+
+type connKey struct{}
 
 type tusReq struct {
 	Method, Path string
@@ -153,6 +159,11 @@ func (w *tusWatch) wrap(h http.Handler) http.Handler {
 			if r.Method == http.MethodPatch && w.slow.Load() {
 				r.Body = &slowBody{ReadCloser: r.Body, w: w}
 			}
+			if r.Method != http.MethodPatch {
+				// only PATCH bodies are cut
+			} else if n := w.dropAfter.Swap(0); n > 0 {
+				r.Body = &dropBody{ReadCloser: r.Body, conn: r.Context().Value(connKey{}).(net.Conn), left: n}
+			}
 		}
 		h.ServeHTTP(rw, r)
 	})
@@ -173,6 +184,26 @@ func (s *slowBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// dropBody closes the client's connection after left bytes.
+type dropBody struct {
+	io.ReadCloser
+	conn net.Conn
+	left int64
+}
+
+func (d *dropBody) Read(p []byte) (int, error) {
+	if d.left <= 0 {
+		d.conn.Close()
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > d.left {
+		p = p[:d.left]
+	}
+	n, err := d.ReadCloser.Read(p)
+	d.left -= int64(n)
+	return n, err
+}
+
 // watchedServer serves a second Acervo server on e's data, behind a tusWatch.
 func watchedServer(t *testing.T, e *env) (*httptest.Server, *tusWatch) {
 	t.Helper()
@@ -181,7 +212,9 @@ func watchedServer(t *testing.T, e *env) (*httptest.Server, *tusWatch) {
 		t.Fatal(err)
 	}
 	w := &tusWatch{}
-	srv := httptest.NewServer(w.wrap(s.Handler()))
+	srv := httptest.NewUnstartedServer(w.wrap(s.Handler()))
+	srv.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); s.Close() })
 	return srv, w
 }
