@@ -89,7 +89,7 @@ func (s *Server) renderPageError(c echo.Context, p *ui.Page, err error) error {
 	case errors.As(err, &he) && he.Code < 500:
 		status, title = he.Code, "error.notfound"
 	case errors.As(err, &ae) && ae.Status < 500:
-		status, title, text = ae.Status, "error.notfound", ae.Message
+		status, title, text = ae.Status, "error.notfound", p.L.Pick(ae.Message)
 		if ae.Status == http.StatusForbidden {
 			title = "error.forbidden"
 		}

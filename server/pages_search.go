@@ -112,9 +112,9 @@ func (s *Server) searchPage(c echo.Context, p *ui.Page) (string, error) {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.Status < 500, errors.Is(err, catalog.ErrInvalid), errors.Is(err, catalog.ErrReindexing), errors.Is(err, catalog.ErrSearchTimeout):
-		d.Error = publicMessage(err)
+		d.Error = p.L.Pick(publicMessage(err))
 		if ae != nil {
-			d.Error = ae.Message
+			d.Error = p.L.Pick(ae.Message)
 		}
 	case err != nil:
 		return "", err

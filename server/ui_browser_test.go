@@ -87,7 +87,7 @@ func TestUIInChromium(t *testing.T) {
 			 [...document.querySelectorAll('.uitem[data-state="ready"] .uthumb img')].every(i => i.complete && i.naturalWidth > 0) &&
 			 document.querySelectorAll('.uitem[data-state="refused"]').length === 1`, 3*time.Minute)
 		msg := eval[string](b, `document.querySelector('.uitem[data-state="refused"] .ustatus').textContent`)
-		if !strings.Contains(msg, "Rechazado") || !strings.Contains(msg, "no admitido") {
+		if !strings.Contains(msg, "Rechazado") || !strings.Contains(msg, "no admitido") || strings.Contains(msg, "unsupported") {
 			t.Errorf("refusal shown as %q", msg)
 		}
 		b.shot("02-upload")

@@ -88,6 +88,19 @@ func (l *Localizer) N(key string, n int) string {
 	return l.T(key, n)
 }
 
+// Pick chooses this language's half of the API's bilingual messages,
+// written "español / English"; other messages are returned whole.
+func (l *Localizer) Pick(msg string) string {
+	es, en, ok := strings.Cut(msg, " / ")
+	if !ok || strings.Contains(en, " / ") {
+		return msg
+	}
+	if l.Lang == English {
+		return en
+	}
+	return es
+}
+
 // JS is the subset of messages the JavaScript islands need (keys starting
 // with "js."), for a JSON data block.
 func (l *Localizer) JS() map[string]string {

@@ -73,6 +73,12 @@ func TestLocalizerFormats(t *testing.T) {
 	if got := es.T("search.total", 3); got != "3 resultados" {
 		t.Errorf("T = %q", got)
 	}
+	if got := en.Pick("Tipo no admitido / unsupported type"); got != "unsupported type" {
+		t.Errorf("Pick en = %q", got)
+	}
+	if got := es.Pick("Tipo no admitido / unsupported type"); got != "Tipo no admitido" {
+		t.Errorf("Pick es = %q", got)
+	}
 	if js := es.JS(); js["pause"] != "Pausar" || len(js) < 10 {
 		t.Errorf("JS messages = %v", js)
 	}

@@ -30,9 +30,18 @@
     return { status: res.status, body: data };
   }
 
+  // localMessage picks the page's language from the API's bilingual
+  // messages, written "español / English".
+  function localMessage(msg) {
+    const parts = String(msg).split(" / ");
+    if (parts.length !== 2) return msg;
+    return document.documentElement.lang.startsWith("es") ? parts[0] : parts[1];
+  }
+
   // errorMessage is the API's message for a failed call.
   function errorMessage(r) {
-    return (r.body && r.body.error && r.body.error.message) || ("HTTP " + r.status);
+    const msg = r.body && r.body.error && r.body.error.message;
+    return msg ? localMessage(msg) : "HTTP " + r.status;
   }
 
   function bytes(n) {
@@ -51,7 +60,7 @@
     return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
-  window.acervo = { t, api, errorMessage, bytes, clock, csrf: meta ? meta.content : "" };
+  window.acervo = { t, api, errorMessage, localMessage, bytes, clock, csrf: meta ? meta.content : "" };
 
   const logout = document.getElementById("logout");
   if (logout) {

@@ -8,7 +8,7 @@
 // until its thumbnail is ready.
 "use strict";
 (function () {
-  const { t, api, bytes, clock, csrf } = window.acervo;
+  const { t, api, bytes, clock, csrf, localMessage } = window.acervo;
   const form = document.getElementById("upload-form");
   if (!form || !window.tus) return;
   const endpoint = form.dataset.endpoint;
@@ -102,7 +102,7 @@
         const res = err.originalResponse;
         let msg = err.message;
         if (res) {
-          try { msg = JSON.parse(res.getBody()).error.message; } catch (_) { msg = "HTTP " + res.getStatus(); }
+          try { msg = localMessage(JSON.parse(res.getBody()).error.message); } catch (_) { msg = "HTTP " + res.getStatus(); }
         }
         const refused = res && res.getStatus() === 415;
         setState(item, refused ? "refused" : "error", refused ? t("refused", msg) : t("error", msg));
