@@ -129,7 +129,9 @@ func TestUIInChromium(t *testing.T) {
 
 		// A new page load: the unfinished upload is remembered.
 		b.open("/upload")
-		b.until("the unfinished-uploads notice", `!document.getElementById("u-pending").hidden`, 10*time.Second)
+		// Only the paused upload is remembered: the refused text file is not.
+		b.until("the unfinished-upload notice", `!document.getElementById("u-pending").hidden &&
+			document.getElementById("u-pending").textContent.startsWith("Hay una subida")`, 10*time.Second)
 		b.do(chromedp.SetUploadFiles("#u-files", []string{bigPath}))
 		b.until("the resumed upload to finish", `document.querySelector('.uitem') && ["ready", "processing"].includes(document.querySelector('.uitem').dataset.state)`, 2*time.Minute)
 		var firstPatch *tusReq

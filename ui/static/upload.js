@@ -27,7 +27,7 @@
   window.tus.defaultOptions.urlStorage.findAllUploads().then((prev) => {
     if (prev.length) {
       const p = document.getElementById("u-pending");
-      p.textContent = t("pending", prev.length);
+      p.textContent = prev.length === 1 ? t("pending1") : t("pending", prev.length);
       p.hidden = false;
     }
   }).catch(() => {});
@@ -105,6 +105,8 @@
           try { msg = localMessage(JSON.parse(res.getBody()).error.message); } catch (_) { msg = "HTTP " + res.getStatus(); }
         }
         const refused = res && res.getStatus() === 415;
+        // A refusal is final: forget the upload so no page offers to resume it.
+        if (res && res.getStatus() >= 400 && res.getStatus() < 500) forget(upload);
         setState(item, refused ? "refused" : "error", refused ? t("refused", msg) : t("error", msg));
         pump();
       },
@@ -120,6 +122,13 @@
       if (prev.length) upload.resumeFromPreviousUpload(prev[0]);
       upload.start();
     });
+  }
+
+  function forget(upload) {
+    const storage = window.tus.defaultOptions.urlStorage;
+    upload.findPreviousUploads().then((prev) => {
+      for (const p of prev) storage.removeUpload(p.urlStorageKey);
+    }).catch(() => {});
   }
 
   function togglePause(item) {
