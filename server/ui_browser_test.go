@@ -191,6 +191,20 @@ func TestUIInChromium(t *testing.T) {
 
 	t.Run("search with and without accents, then a facet", func(t *testing.T) {
 		b := br.with(t)
+		// Keyboard only: type in the search box, Enter, Tab to the first card, Enter.
+		b.open("/")
+		b.do(chromedp.Focus("#q"), chromedp.KeyEvent("recorrido\r"))
+		b.until("results for recorrido", `location.search.includes("q=recorrido") && document.getElementById("total").textContent.startsWith("1 ")`, 20*time.Second)
+		b.do(chromedp.Focus(`.facets a`))
+		for range 40 {
+			if eval[bool](b, `!!document.activeElement.closest("#grid .card")`) {
+				break
+			}
+			b.do(chromedp.KeyEvent("\t"))
+		}
+		b.do(chromedp.KeyEvent("\r"))
+		b.until("the asset page, by keyboard", `location.pathname.startsWith("/assets/")`, 10*time.Second)
+
 		for _, q := range []string{"inauguracion", "Inauguración", "ecologico"} {
 			b.open("/?q=" + q)
 			b.until("3 results for "+q, `document.getElementById("total").textContent.startsWith("3 ")`, 20*time.Second)
@@ -262,7 +276,9 @@ func TestUIInChromium(t *testing.T) {
 		b.until("the photo page", `!!document.getElementById("edit-form")`, 10*time.Second)
 		b.do(chromedp.Clear("#e-title"), chromedp.SendKeys("#e-title", evilTitle), chromedp.Click(`#edit-form button[type="submit"]`))
 		b.until("saved", `document.getElementById("edit-status").textContent === "Guardado."`, 10*time.Second)
-		b.do(chromedp.Click("#zoom"))
+		// Keyboard: Enter on the focused photo zooms it.
+		b.do(chromedp.Focus("#zoom"), chromedp.KeyEvent("\r"))
+		b.until("the zoomed photo", `document.getElementById("zoom").getAttribute("aria-pressed") === "true"`, 5*time.Second)
 		b.shot("07-asset-photo")
 		event := eval[string](b, `document.querySelector('a[href^="/events/"]').getAttribute("href")`)
 		for _, p := range []string{eval[string](b, `location.pathname`), "/?q=onerror", event, "/?kind=photo"} {
