@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,14 @@ type tusErrorWriter struct {
 
 func (w *tusErrorWriter) WriteHeader(code int) {
 	h := w.Header()
+	// tusd builds an absolute Location from the request, which says http://
+	// behind a TLS proxy and so breaks browsers on mixed content. A path is
+	// valid (RFC 9110) and tus clients resolve it against their endpoint.
+	if loc := h.Get("Location"); loc != "" {
+		if u, err := url.Parse(loc); err == nil && u.Path != "" {
+			h.Set("Location", u.Path)
+		}
+	}
 	if code >= 400 && !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
 		w.status, w.rewrite = code, true
 		return

@@ -27,12 +27,13 @@ func (c *client) tusCreate(size int, meta map[string]string) string {
 		b, _ := io.ReadAll(resp.Body)
 		c.e.t.Fatalf("tus create = %d %s", resp.StatusCode, b)
 	}
+	// A path, not an absolute URL: behind a TLS proxy the server can't
+	// know the scheme the browser used.
 	loc := resp.Header.Get("Location")
-	i := strings.Index(loc, "/api/v1/uploads/")
-	if i < 0 {
-		c.e.t.Fatalf("Location = %q", loc)
+	if !strings.HasPrefix(loc, "/api/v1/uploads/") {
+		c.e.t.Fatalf("Location = %q, want a path under /api/v1/uploads/", loc)
 	}
-	return loc[i:]
+	return loc
 }
 
 func tusMeta(meta map[string]string) string {
