@@ -70,5 +70,5 @@ var messagesEN = map[string]string{
 	"js.summary": "{0} of {1} files · {2} of {3}", "js.speed": "{0}/s", "js.left": "{0} left",
 	"js.pending":  "{0} uploads are unfinished. Choose the same files again to resume them where they stopped.",
 	"js.pending1": "One upload is unfinished. Choose the same file again to resume it where it stopped.",
-	"js.saved":    "Saved.", "js.savefail": "Not saved: {0}", "js.noevent": "(no event)",
+	"js.saved":    "Saved.", "js.savefail": "Not saved: {0}",
 }

@@ -71,5 +71,5 @@ var messagesES = map[string]string{
 	"js.summary": "{0} de {1} archivos · {2} de {3}", "js.speed": "{0}/s", "js.left": "quedan {0}",
 	"js.pending":  "Hay {0} subidas sin terminar. Elija de nuevo los mismos archivos para reanudarlas donde se quedaron.",
 	"js.pending1": "Hay una subida sin terminar. Elija de nuevo el mismo archivo para reanudarla donde se quedó.",
-	"js.saved":    "Guardado.", "js.savefail": "No se guardó: {0}", "js.noevent": "(sin evento)",
+	"js.saved":    "Guardado.", "js.savefail": "No se guardó: {0}",
 }
