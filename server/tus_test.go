@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -89,9 +90,15 @@ func TestTusUploadResumesAcrossARestart(t *testing.T) {
 		t.Fatalf("first PATCH = %d offset %s", resp.StatusCode, resp.Header.Get("Upload-Offset"))
 	}
 	pr, pw := io.Pipe()
+	bin := filepath.Join(e.data, "uploads", filepath.Base(path))
 	go func() {
 		pw.Write(data[third : 2*third])
-		time.Sleep(200 * time.Millisecond) // let the server write what it got
+		// Cut the connection once the server has written some of it.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if st, err := os.Stat(bin); err == nil && st.Size() > int64(third) {
+				break
+			}
+		}
 		pw.CloseWithError(io.ErrUnexpectedEOF)
 	}()
 	req, _ := http.NewRequest("PATCH", e.srv.URL+path, pr)
