@@ -250,10 +250,12 @@ func serve(args []string) error {
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
 		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"), SigningKey: key,
+		UploadsDir: filepath.Join(*data, "uploads"),
 	})
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	hs := srv.HTTPServer(*addr)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -27,6 +27,9 @@ type authzCase struct {
 	path, body string
 	min        string
 	own        bool
+	// page marks a browser page: below its role a signed-out visitor is
+	// sent to /login (303) instead of getting 401.
+	page bool
 }
 
 // publicRoutes need no account: they are tested by the share-link matrix
@@ -38,6 +41,7 @@ var publicRoutes = []string{
 	"GET /s/:token/assets/:id/original", "HEAD /s/:token/assets/:id/original",
 	"GET /s/:token/assets/:id/renditions/:name", "HEAD /s/:token/assets/:id/renditions/:name",
 	"echo_route_not_found /api/v1", "echo_route_not_found /api/v1/*", "echo_route_not_found /s", "echo_route_not_found /s/*",
+	"GET /static/*", "GET /login", "GET /lang/:lang", "OPTIONS /api/v1/uploads/", "OPTIONS /api/v1/uploads/:id",
 }
 
 // TestAuthorizationMatrix builds the route list from the server's own
@@ -151,6 +155,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"DELETE /api/v1/users/:id/sessions": {{path: "/api/v1/users/" + victim.ID + "/sessions", min: adminOnly}},
 		"GET /api/v1/audit":                 {{path: "/api/v1/audit", min: adminOnly}},
 		"GET /api/v1/audit/verify":          {{path: "/api/v1/audit/verify", min: adminOnly}},
+		"POST /api/v1/jobs/:id/retry":       {{path: "/api/v1/jobs/nope/retry", min: adminOnly}},
+		"POST /api/v1/uploads/":             {{path: "/api/v1/uploads/", min: contributorUp}},
+		"HEAD /api/v1/uploads/:id":          {{path: "/api/v1/uploads/nope", min: contributorUp}},
+		"PATCH /api/v1/uploads/:id":         {{path: "/api/v1/uploads/nope", min: contributorUp}},
+		"DELETE /api/v1/uploads/:id":        {{path: "/api/v1/uploads/nope", min: contributorUp}},
+		"GET /":                             {{path: "/?q=parque", min: viewerOnly, page: true}},
+		"GET /assets/:id":                   {{path: "/assets/" + other, min: viewerOnly, page: true}},
+		"GET /upload":                       {{path: "/upload", min: contributorUp, page: true}},
+		"GET /events":                       {{path: "/events", min: viewerOnly, page: true}},
+		"GET /events/:id":                   {{path: "/events/" + event, min: viewerOnly, page: true}},
+		"GET /people":                       {{path: "/people", min: viewerOnly, page: true}},
+		"GET /people/:id":                   {{path: "/people/" + person, min: viewerOnly, page: true}},
+		"GET /timeline":                     {{path: "/timeline", min: viewerOnly, page: true}},
+		"GET /admin":                        {{path: "/admin", min: adminOnly, page: true}},
 	}
 
 	routes := e.api.Routes()
@@ -186,11 +204,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if tc.body != "" {
 					contentType = "application/json"
 				}
-				resp := p.c.do(method, tc.path, contentType, strings.NewReader(tc.body), nil)
+				c := p.c
+				if tc.page { // see the redirect to /login instead of following it
+					stay := *p.c.Client
+					stay.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+					c = &client{Client: &stay, e: e, csrf: p.c.csrf, token: p.c.token}
+				}
+				resp := c.do(method, tc.path, contentType, strings.NewReader(tc.body), map[string]string{"Accept": "text/html"})
 				resp.Body.Close()
 				allowed := p.rank >= rank[tc.min] || (tc.own && p.name == "contributor")
 				got := resp.StatusCode
 				switch {
+				case tc.page && !allowed && p.rank == 0:
+					if got != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+						t.Errorf("page %s as %s = %d to %q, want 303 to /login", tc.path, p.name, got, resp.Header.Get("Location"))
+					}
 				case !allowed && p.rank == 0 && got != http.StatusUnauthorized:
 					t.Errorf("%s %s as %s = %d, want 401", method, tc.path, p.name, got)
 				case !allowed && p.rank > 0 && got != http.StatusForbidden:

@@ -19,6 +19,7 @@ import (
 	"github.com/comsoc/acervo/catalog/similar"
 	"github.com/comsoc/acervo/storage"
 	"github.com/comsoc/acervo/transcode"
+	"github.com/comsoc/acervo/ui"
 )
 
 // Notifier is told when new jobs are queued (the transcode pool).
@@ -75,6 +76,16 @@ type Config struct {
 	Examine Examiner
 	// Verify configures the public check.
 	Verify VerifyConfig
+	// UploadsDir holds tus uploads in progress (data/uploads). It must not
+	// be the staging folder, which is emptied at start: tus uploads resume
+	// across restarts. Without it the tus routes answer 501.
+	UploadsDir string
+	// UploadMaxSize bounds one tus upload. Default 50 GiB: a long event
+	// recorded in 4K.
+	UploadMaxSize int64
+	// UploadExpiry removes tus uploads that received nothing for this long.
+	// Default 24 hours: a photographer resumes the next morning at worst.
+	UploadExpiry time.Duration
 }
 
 func (c *Config) withDefaults() error {
@@ -99,6 +110,12 @@ func (c *Config) withDefaults() error {
 	if c.Examine == nil {
 		c.Examine = transcode.Examiner{}
 	}
+	if c.UploadMaxSize <= 0 {
+		c.UploadMaxSize = 50 << 30
+	}
+	if c.UploadExpiry <= 0 {
+		c.UploadExpiry = 24 * time.Hour
+	}
 	return c.Verify.withDefaults(c.Store)
 }
 
@@ -122,11 +139,16 @@ type Server struct {
 	// token per posted file being examined.
 	verifyLimit *tokenBuckets
 	verifySlots chan struct{}
+	// tus serves resumable uploads; nil without Config.UploadsDir.
+	tus *tusUploads
+	// ui renders the browser pages.
+	ui *ui.UI
 }
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if err := cfg.withDefaults(); err != nil {
+	var err error
+	if err = cfg.withDefaults(); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -151,8 +173,27 @@ func New(cfg Config) (*Server, error) {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	s.echo = e
+	if s.ui, err = ui.New(); err != nil {
+		return nil, err
+	}
+	if cfg.UploadsDir != "" {
+		t, err := s.newTus()
+		if err != nil {
+			return nil, fmt.Errorf("server: tus uploads: %w", err)
+		}
+		s.tus = t
+	}
 	s.routes()
 	return s, nil
+}
+
+// Close stops the server's background work (the sweeper of abandoned tus
+// uploads). Call it once, after the HTTP server has shut down.
+func (s *Server) Close() error {
+	if s.tus != nil {
+		s.tus.close()
+	}
+	return nil
 }
 
 // Handler returns the root http.Handler.
@@ -190,6 +231,10 @@ func errorf(status int, code, format string, args ...any) error {
 // errors are logged with an id and never shown to the client.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if wantsPage(c) {
+		s.renderPageError(c, s.newPage(c), err)
 		return
 	}
 	var ae *apiError

@@ -50,6 +50,7 @@ type env struct {
 	cat  *catalog.Catalog
 	idx  *catalog.Index
 	api  *server.Server
+	cfg  server.Config // to build a second server on the same data (restarts)
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -99,13 +100,15 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx, SigningKey: key, Similar: sim})
+	cfg := server.Config{Catalog: cat, Store: store, Ingester: ing, Jobs: pool, Clips: transcode.Clipper{}, Search: idx,
+		SigningKey: key, Similar: sim, UploadsDir: filepath.Join(data, "uploads")}
+	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { srv.Close(); pool.Stop(); exif.Close() })
-	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx, api: s}
+	t.Cleanup(func() { srv.Close(); s.Close(); pool.Stop(); exif.Close() })
+	return &env{t: t, srv: srv, data: data, cat: cat, idx: idx, api: s, cfg: cfg}
 }
 
 // client is a logged-in browser: cookie jar plus CSRF token.

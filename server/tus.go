@@ -1,0 +1,351 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	expslog "golang.org/x/exp/slog"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tus/tusd/v2/pkg/filestore"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/comsoc/acervo/catalog"
+)
+
+// Resumable uploads (tus 1.0) at /api/v1/uploads/. tusd keeps the bytes
+// of uploads in progress in Config.UploadsDir, apart from data/staging
+// (which is emptied at start): a photographer's upload must resume after a
+// restart too. When the last byte arrives, the file goes through the same
+// Stage/Commit path as a multipart upload, the finishing PATCH answers with
+// Acervo-Asset-Id, and the tus file is deleted. Each upload belongs to the
+// user who created it; others get 404 for it.
+
+const (
+	tusBase = "/api/v1/uploads/"
+	// tusOwnerKey is the metadata entry naming the uploading user. The
+	// server sets it; a client's own value is overwritten.
+	tusOwnerKey = "acervo_owner"
+)
+
+// tusFields are the upload metadata entries that mirror the multipart form.
+var tusFields = []string{"event", "tags", "people", "title", "caption", "credit", "ocr"}
+
+// tusID is the shape of filestore's ids: nothing that could walk out of
+// the uploads folder.
+var tusID = regexp.MustCompile(`^[0-9a-f]{16,64}$`)
+
+type tusUploads struct {
+	s       *Server
+	store   filestore.FileStore
+	handler *tusd.UnroutedHandler
+	stop    chan struct{}
+	done    sync.WaitGroup
+}
+
+type tusUserKey struct{}
+
+// tusConnKey carries the request's ResponseController to the finish hook,
+// which keeps the connection's write deadline ahead while it stages a
+// large file (tusd's own deadline runs out minutes after the last byte).
+type tusConnKey struct{}
+
+func (s *Server) newTus() (*tusUploads, error) {
+	dir := s.cfg.UploadsDir
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	t := &tusUploads{s: s, store: filestore.New(dir), stop: make(chan struct{})}
+	comp := tusd.NewStoreComposer()
+	t.store.UseIn(comp)
+	memorylocker.New().UseIn(comp)
+	h, err := tusd.NewUnroutedHandler(tusd.Config{
+		StoreComposer:             comp,
+		BasePath:                  tusBase,
+		MaxSize:                   s.cfg.UploadMaxSize,
+		DisableDownload:           true,
+		DisableConcatenation:      true,
+		Cors:                      &tusd.CorsConfig{Disable: true},
+		NetworkTimeout:            s.cfg.UploadIdleTimeout,
+		Logger:                    expslog.New(expslog.NewTextHandler(io.Discard, nil)), // we log errors ourselves, with ids
+		PreUploadCreateCallback:   t.beforeCreate,
+		PreFinishResponseCallback: t.finish,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.handler = h
+	t.sweep()
+	t.done.Add(1)
+	go t.sweepEvery(min(time.Hour, s.cfg.UploadExpiry/4))
+	return t, nil
+}
+
+// close stops the expiry sweeper; safe to call once.
+func (t *tusUploads) close() {
+	close(t.stop)
+	t.done.Wait()
+}
+
+// serve adapts tusd to Echo. It runs after authenticate and require, so the
+// user is known; it checks the upload is theirs and, on the first bytes,
+// that they are media, before tusd writes anything.
+func (t *tusUploads) serve(c echo.Context) error {
+	req := c.Request()
+	user := currentUser(c)
+	id := c.Param("id")
+	if id != "" {
+		if !tusID.MatchString(id) {
+			return errorf(http.StatusNotFound, "not_found", "Esa subida no existe / no such upload")
+		}
+		info, err := t.info(req.Context(), id)
+		if err != nil || info.MetaData[tusOwnerKey] != user.ID {
+			return errorf(http.StatusNotFound, "not_found", "Esa subida no existe o expiró / no such upload, or it expired")
+		}
+		if req.Method == http.MethodPatch && req.Header.Get("Upload-Offset") == "0" {
+			if err := t.sniffFirstBytes(req, id, info.Size); err != nil {
+				return err
+			}
+		}
+	}
+	ctx := context.WithValue(req.Context(), tusUserKey{}, user.ID)
+	ctx = context.WithValue(ctx, tusConnKey{}, http.NewResponseController(c.Response()))
+	req = req.WithContext(ctx)
+	var route http.HandlerFunc
+	switch req.Method {
+	case http.MethodPost:
+		route = t.handler.PostFile
+	case http.MethodHead:
+		route = t.handler.HeadFile
+	case http.MethodPatch:
+		route = t.handler.PatchFile
+	case http.MethodDelete:
+		route = t.handler.DelFile
+	default:
+		route = func(http.ResponseWriter, *http.Request) {} // OPTIONS: the middleware answers
+	}
+	w := &tusErrorWriter{ResponseWriter: c.Response(), s: t.s, req: req}
+	t.handler.Middleware(http.StripPrefix(tusBase, route)).ServeHTTP(w, req)
+	w.finishTus()
+	return nil
+}
+
+func (t *tusUploads) info(ctx context.Context, id string) (tusd.FileInfo, error) {
+	up, err := t.store.GetUpload(ctx, id)
+	if err != nil {
+		return tusd.FileInfo{}, err
+	}
+	return up.GetInfo(ctx)
+}
+
+// sniffFirstBytes refuses an upload of something that is not media as soon
+// as its first bytes arrive, rather than after gigabytes: the upload is
+// removed and the client gets 415. It leaves the body readable from its start.
+func (t *tusUploads) sniffFirstBytes(req *http.Request, id string, size int64) error {
+	br := bufio.NewReaderSize(req.Body, 4096)
+	head, err := br.Peek(512)
+	req.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, req.Body}
+	if err != nil && int64(len(head)) < size {
+		return nil // a first chunk under 512 bytes: the finish decides
+	}
+	if _, _, ok := t.s.cfg.Ingester.Sniff(head); ok {
+		return nil
+	}
+	t.terminate(id)
+	t.s.metrics.uploadsRefused.Add(1)
+	return errUnsupportedMedia()
+}
+
+func errUnsupportedMedia() error {
+	return errorf(http.StatusUnsupportedMediaType, "unsupported_media",
+		"Tipo de archivo no admitido: se aceptan fotos, video, audio y PDF / unsupported file type: photos, video, audio and PDF are accepted")
+}
+
+// beforeCreate checks the metadata and records who owns the upload.
+func (t *tusUploads) beforeCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+	user, _ := ev.Context.Value(tusUserKey{}).(string)
+	if user == "" {
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(errorf(http.StatusUnauthorized, "unauthorized", "Inicie sesión / sign in required"))
+	}
+	if ev.Upload.SizeIsDeferred {
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(errorf(http.StatusBadRequest, "length_required", "Falta Upload-Length / Upload-Length is required"))
+	}
+	meta := tusd.MetaData{tusOwnerKey: user}
+	for _, k := range append([]string{"filename"}, tusFields...) {
+		v, ok := ev.Upload.MetaData[k]
+		if !ok {
+			continue
+		}
+		if len(v) > maxFieldBytes || !utf8.ValidString(v) {
+			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(errorf(http.StatusBadRequest, "invalid", "El dato %q es inválido o demasiado largo / metadata %q is invalid or too long", k, k))
+		}
+		meta[k] = norm.NFC.String(strings.TrimSpace(v))
+	}
+	return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: meta}, nil
+}
+
+// finish runs when the last byte is written, before tusd answers the PATCH:
+// the file is staged and committed like a multipart upload, so the answer
+// is sent only once the original is durable (DESIGN.md invariant 1). The
+// work must not stop if the client hangs up meanwhile (it will find the
+// asset as a duplicate when it retries), so it runs on an uncancelled
+// context.
+func (t *tusUploads) finish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
+	ctx := context.WithoutCancel(ev.Context)
+	id := ev.Upload.ID
+	defer t.terminate(id)
+	up, err := t.store.GetUpload(ctx, id)
+	if err != nil {
+		return tusd.HTTPResponse{}, t.internal(ev, err)
+	}
+	r, err := up.GetReader(ctx)
+	if err != nil {
+		return tusd.HTTPResponse{}, t.internal(ev, err)
+	}
+	defer r.Close()
+	var src io.Reader = r
+	if rc, ok := ev.Context.Value(tusConnKey{}).(*http.ResponseController); ok {
+		src = &deadlinePusher{r: r, rc: rc}
+	}
+	staged, err := t.s.cfg.Ingester.Stage(ctx, src)
+	if errors.Is(err, catalog.ErrUnsupportedMedia) {
+		t.s.metrics.uploadsRefused.Add(1)
+		return tusd.HTTPResponse{}, tusError(errUnsupportedMedia())
+	}
+	if err != nil {
+		return tusd.HTTPResponse{}, t.internal(ev, err)
+	}
+	defer staged.Abort()
+	meta := ev.Upload.MetaData
+	fields := map[string][]string{}
+	for _, k := range tusFields {
+		if v, ok := meta[k]; ok {
+			fields[k] = []string{v}
+		}
+	}
+	start := time.Now()
+	asset, duplicate, err := t.s.cfg.Ingester.Commit(staged, newAssetFrom(fields, meta["filename"], meta[tusOwnerKey]))
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return tusd.HTTPResponse{}, tusError(ae)
+		}
+		return tusd.HTTPResponse{}, t.internal(ev, err)
+	}
+	t.s.metrics.observeUpload(asset.Size, time.Since(start), duplicate)
+	if !duplicate && t.s.notifier != nil {
+		t.s.notifier.Notify()
+	}
+	return tusd.HTTPResponse{Header: tusd.HTTPHeader{
+		"Acervo-Asset-Id":  asset.ID,
+		"Acervo-Duplicate": strconv.FormatBool(duplicate),
+	}}, nil
+}
+
+// internal logs the cause with an id and shows the client only the id.
+func (t *tusUploads) internal(ev tusd.HookEvent, err error) error {
+	id := catalog.NewID(time.Now())
+	t.s.cfg.Log.Error("tus upload failed", "error_id", id, "upload", ev.Upload.ID, "err", err)
+	return tusError(errorf(http.StatusInternalServerError, "internal", "Error interno / internal error (id %s)", id))
+}
+
+// tusError turns an API error into the tusd error that carries our JSON.
+func tusError(err error) tusd.Error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = &apiError{http.StatusInternalServerError, "internal", "Error interno / internal error"}
+	}
+	return tusd.Error{
+		ErrorCode: ae.Code, Message: ae.Message,
+		HTTPResponse: tusd.HTTPResponse{
+			StatusCode: ae.Status,
+			Body:       string(mustJSON(map[string]any{"error": map[string]string{"code": ae.Code, "message": ae.Message}})) + "\n",
+			Header:     tusd.HTTPHeader{"Content-Type": "application/json; charset=UTF-8"},
+		},
+	}
+}
+
+func (t *tusUploads) terminate(id string) {
+	ctx := context.Background()
+	up, err := t.store.GetUpload(ctx, id)
+	if err != nil {
+		return
+	}
+	if err := t.store.AsTerminatableUpload(up).Terminate(ctx); err != nil {
+		t.s.cfg.Log.Warn("tus: remove upload", "upload", id, "err", err)
+	}
+}
+
+func (t *tusUploads) sweepEvery(every time.Duration) {
+	defer t.done.Done()
+	tick := time.NewTicker(max(every, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
+			t.sweep()
+		}
+	}
+}
+
+// sweep removes uploads abandoned for longer than UploadExpiry: neither
+// their bytes nor their info changed since.
+func (t *tusUploads) sweep() {
+	infos, _ := filepath.Glob(filepath.Join(t.store.Path, "*.info"))
+	cutoff := time.Now().Add(-t.s.cfg.UploadExpiry)
+	for _, info := range infos {
+		bin := strings.TrimSuffix(info, ".info")
+		last := time.Time{}
+		for _, p := range []string{info, bin} {
+			if st, err := os.Stat(p); err == nil && st.ModTime().After(last) {
+				last = st.ModTime()
+			}
+		}
+		if last.Before(cutoff) {
+			os.Remove(bin)
+			os.Remove(info)
+			t.s.cfg.Log.Info("tus: removed abandoned upload", "upload", filepath.Base(bin))
+		}
+	}
+}
+
+// serveTus answers the tus routes, or 501 when no uploads folder is set.
+func (s *Server) serveTus(c echo.Context) error {
+	if s.tus == nil {
+		return errorf(http.StatusNotImplemented, "tus_disabled", "Las subidas reanudables no están activas / resumable uploads are not enabled")
+	}
+	return s.tus.serve(c)
+}
+
+// deadlinePusher keeps the response's write deadline two minutes ahead
+// while the finished upload is read into staging.
+type deadlinePusher struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	last time.Time
+}
+
+func (d *deadlinePusher) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(d.last) > time.Second {
+		_ = d.rc.SetWriteDeadline(now.Add(2 * time.Minute))
+		d.last = now
+	}
+	return d.r.Read(p)
+}
