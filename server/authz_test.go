@@ -169,6 +169,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /people/:id":                   {{path: "/people/" + person, min: viewerOnly, page: true}},
 		"GET /timeline":                     {{path: "/timeline", min: viewerOnly, page: true}},
 		"GET /admin":                        {{path: "/admin", min: adminOnly, page: true}},
+		"GET /admin/users":                  {{path: "/admin/users", min: adminOnly, page: true}},
+		"GET /collections":                  {{path: "/collections", min: viewerOnly, page: true}},
+		"GET /collections/:id":              {{path: "/collections/" + col, min: viewerOnly, page: true}},
+		"GET /shares":                       {{path: "/shares", min: editorUp, page: true}},
 	}
 
 	routes := e.api.Routes()

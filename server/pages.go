@@ -54,7 +54,7 @@ func (s *Server) newPage(c echo.Context) *ui.Page {
 	}
 	if u := currentUser(c); u.ID != "" {
 		p.User = ui.User{ID: u.ID, Username: u.Username, Name: u.Name, Role: u.Role,
-			CanUpload: u.Can(catalog.RoleContributor), IsAdmin: u.Can(catalog.RoleAdmin)}
+			CanUpload: u.Can(catalog.RoleContributor), IsEditor: u.Can(catalog.RoleEditor), IsAdmin: u.Can(catalog.RoleAdmin)}
 	}
 	if sess, ok := c.Get(ctxSession).(catalog.Session); ok {
 		p.CSRF = sess.CSRFToken

@@ -29,18 +29,28 @@ type assetPageData struct {
 	CanEdit bool
 	Events  []catalog.Event
 	People  []personOption
+	// Editors add the asset to collections and share it.
+	CanShare    bool
+	Collections []catalog.Collection
+	Share       shareForm
 }
 
 // assetPage shows one asset: its viewer (zoomable photo, video or audio
 // player with in/out clip, PDF page), downloads, metadata and, for those
 // allowed, the edit form (asset.js sends PATCH /api/v1/assets/{id}).
 func (s *Server) assetPage(c echo.Context, p *ui.Page) (string, error) {
-	a, err := s.cat.Asset(c.Param("id"))
+	a, err := s.visibleAsset(c)
 	if err != nil {
 		return "", err
 	}
 	v := s.assetView(a)
-	d := &assetPageData{Asset: v, CanEdit: mayEdit(currentUser(c))(a) == nil}
+	d := &assetPageData{Asset: v, CanEdit: mayEdit(currentUser(c))(a) == nil,
+		CanShare: currentUser(c).Can(catalog.RoleEditor), Share: shareForm{Target: "assets", ID: a.ID}}
+	if d.CanShare {
+		if d.Collections, err = s.cat.Collections(); err != nil {
+			return "", err
+		}
+	}
 	if a.Kind == catalog.KindDocument {
 		d.Text = a.Text
 	}

@@ -136,6 +136,10 @@ func (s *Server) routes() {
 	page("/people/:id", s.personPage)
 	page("/timeline", s.timelinePage)
 	page("/admin", s.adminPage, s.pageRole(catalog.RoleAdmin))
+	page("/admin/users", s.usersPage, s.pageRole(catalog.RoleAdmin))
+	page("/collections", s.collectionsPage)
+	page("/collections/:id", s.collectionPage)
+	page("/shares", s.sharesPage, s.pageRole(catalog.RoleEditor))
 }
 
 // securityHeaders are set on every response (DESIGN.md invariant 6): no

@@ -43,8 +43,8 @@ type UI struct {
 // User is who the page is for, as the layout shows them.
 type User struct {
 	ID, Username, Name, Role string
-	// CanUpload and IsAdmin decide which navigation entries show.
-	CanUpload, IsAdmin bool
+	// CanUpload, IsEditor and IsAdmin decide which navigation entries show.
+	CanUpload, IsEditor, IsAdmin bool
 }
 
 // Page is what every template receives.
