@@ -44,6 +44,11 @@ func (s *Server) assetPage(c echo.Context, p *ui.Page) (string, error) {
 		return "", err
 	}
 	v := s.assetView(a)
+	if a.Status == catalog.StatusReady {
+		if v.NearDuplicates, err = s.nearDuplicates(a); err != nil {
+			return "", err
+		}
+	}
 	d := &assetPageData{Asset: v, CanEdit: mayEdit(currentUser(c))(a) == nil,
 		CanShare: currentUser(c).Can(catalog.RoleEditor), Share: shareForm{Target: "assets", ID: a.ID}}
 	if d.CanShare {

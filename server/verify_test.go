@@ -289,6 +289,11 @@ func TestVerifyVerdicts(t *testing.T) {
 		if len(v.NearDuplicates) != 1 || v.NearDuplicates[0].ID != up.ID {
 			t.Errorf("near_duplicates of the copy = %+v, want the original", v.NearDuplicates)
 		}
+		// The asset page says so too.
+		page, _ := admin.get("/assets/" + cp.ID)
+		if !bytes.Contains(page, []byte("Parecido a material")) || !bytes.Contains(page, []byte(`href="/assets/`+up.ID+`"`)) {
+			t.Errorf("the copy's page has no near-duplicate notice linking to the original")
+		}
 	})
 	t.Run("trashed asset is never matched", func(t *testing.T) {
 		other := scene(1000, 1000, 5)

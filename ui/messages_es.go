@@ -95,4 +95,5 @@ var messagesES = map[string]string{
 	"js.added": "Agregado a la colección.", "js.copied": "Enlace copiado.", "js.revoked": "revocado",
 	"js.created": "Listo.", "js.confirmrevoke": "¿Revocar este enlace? Dejará de funcionar de inmediato.", "js.signedout": "Sesiones cerradas.",
 	"js.enabled": "activo", "js.disabled": "desactivado", "js.enable": "Activar", "js.disable": "Desactivar",
+	"similar.notice": "Parecido a material que ya está en el acervo:", "similar.at": "desde %s",
 }
