@@ -11,8 +11,9 @@ import (
 // TestSharingInChromium: an editor builds a collection and reorders it,
 // makes a password-protected share link from the page, and a journalist in
 // a fresh browser profile opens it, gives the password, sees the previews
-// and plays the video; the editor then revokes it from the link list; an
-// admin changes a role on the users page. Screenshots go with the others.
+// and plays the video; the editor then revokes it from the link list, and
+// scrubs the video with the sprite preview; an admin changes a role on the
+// users page. Screenshots go with the others.
 func TestSharingInChromium(t *testing.T) {
 	requireTools(t, "chromium", "ffmpeg")
 	e := start(t)
@@ -101,6 +102,21 @@ func TestSharingInChromium(t *testing.T) {
 		if resp.StatusCode != 410 {
 			t.Errorf("revoked link = %d %.100s", resp.StatusCode, body)
 		}
+	})
+
+	t.Run("video seek bar previews the sprite", func(t *testing.T) {
+		b := br.with(t)
+		b.open("/assets/" + v.ID)
+		b.until("the seek bar", `!!document.getElementById("seek-range")`, 10*time.Second)
+		b.until("a preview tile on hover", `(() => {
+			const r = document.getElementById("seek-range"), box = r.getBoundingClientRect();
+			r.dispatchEvent(new PointerEvent("pointermove", {clientX: box.left + box.width * 0.6, clientY: box.top + 2, bubbles: true}));
+			const c = document.getElementById("seek-preview");
+			return !c.hidden && c.width > 0;
+		})()`, 10*time.Second)
+		b.shot("21-asset-video-seek")
+		eval[bool](b, `(() => { const r = document.getElementById("seek-range"); r.value = "3"; r.dispatchEvent(new Event("change")); return true; })()`)
+		b.until("the video at 3 s", `Math.abs(document.getElementById("player").currentTime - 3) < 0.2`, 10*time.Second)
 	})
 
 	t.Run("users", func(t *testing.T) {

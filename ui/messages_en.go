@@ -95,4 +95,5 @@ var messagesEN = map[string]string{
 	"js.created": "Done.", "js.confirmrevoke": "Revoke this link? It stops working at once.", "js.signedout": "Sessions closed.",
 	"js.enabled": "enabled", "js.disabled": "disabled", "js.enable": "Enable", "js.disable": "Disable",
 	"similar.notice": "Looks like material already in the archive:", "similar.at": "from %s",
+	"asset.seek": "Video position (shows a frame on hover)",
 }

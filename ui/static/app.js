@@ -60,7 +60,42 @@
     return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
-  window.acervo = { t, api, errorMessage, localMessage, bytes, clock, csrf: meta ? meta.content : "" };
+  // spriteTiles reads sprite.vtt, which maps even stretches of a video to
+  // tiles of sprite.jpg ("sprite.jpg#xywh=x,y,w,h"): [[x, y, w, h], …].
+  const vttCache = new Map();
+  function spriteTiles(url) {
+    if (!vttCache.has(url)) {
+      vttCache.set(url, fetch(url, { credentials: "same-origin" }).then((r) => r.text()).then((text) => {
+        const out = [];
+        for (const m of text.matchAll(/#xywh=(\d+),(\d+),(\d+),(\d+)/g)) out.push(m.slice(1).map(Number));
+        return out;
+      }).catch(() => []));
+    }
+    return vttCache.get(url);
+  }
+  const sprites = new Map();
+  function spriteImage(url) {
+    if (!sprites.has(url)) {
+      const img = new Image();
+      img.src = url;
+      sprites.set(url, img);
+    }
+    return sprites.get(url);
+  }
+  // drawTile draws the tile at fraction frac (0–1) of the video into canvas;
+  // false while the sprite is not loaded yet.
+  async function drawTile(canvas, vtt, spriteURL, frac) {
+    const list = await spriteTiles(vtt);
+    const img = spriteImage(spriteURL);
+    if (!list.length || !img.complete || !img.naturalWidth) return false;
+    const [x, y, w, h] = list[Math.min(list.length - 1, Math.max(0, Math.floor(frac * list.length)))];
+    canvas.width = w;
+    canvas.height = h;
+    canvas.getContext("2d").drawImage(img, x, y, w, h, 0, 0, w, h);
+    return true;
+  }
+
+  window.acervo = { t, api, errorMessage, localMessage, bytes, clock, drawTile, csrf: meta ? meta.content : "" };
 
   const logout = document.getElementById("logout");
   if (logout) {

@@ -32,6 +32,29 @@
   const duration = Number(article.dataset.duration) || 0;
   let markIn = 0, markOut = duration;
 
+  // Seek bar with preview: hovering or dragging shows the sprite's tile
+  // of that moment above the bar; releasing seeks the video there.
+  const seek = document.getElementById("seek");
+  if (seek && player) {
+    const range = document.getElementById("seek-range");
+    const preview = document.getElementById("seek-preview");
+    const show = async (frac) => {
+      if (!(await window.acervo.drawTile(preview, seek.dataset.vtt, seek.dataset.sprite, frac))) return;
+      const w = range.getBoundingClientRect().width;
+      preview.style.left = Math.max(0, Math.min(w - preview.width, frac * w - preview.width / 2)) + "px";
+      preview.hidden = false;
+    };
+    const max = () => Number(range.max) || 1;
+    range.addEventListener("pointermove", (ev) => {
+      const r = range.getBoundingClientRect();
+      show(Math.min(0.999, Math.max(0, (ev.clientX - r.left) / r.width)));
+    });
+    range.addEventListener("pointerleave", () => { preview.hidden = true; });
+    range.addEventListener("input", () => show(Number(range.value) / max()));
+    range.addEventListener("change", () => { player.currentTime = Number(range.value); preview.hidden = true; });
+    player.addEventListener("timeupdate", () => { if (document.activeElement !== range) range.value = String(player.currentTime); });
+  }
+
   const link = document.getElementById("clip-link");
   function updateClip() {
     document.getElementById("in-time").textContent = clock(markIn);

@@ -38,50 +38,20 @@
   }
   watch();
 
-  // Hover scrubbing: sprite.vtt maps time ranges to tiles of sprite.jpg
-  // ("sprite.jpg#xywh=x,y,w,h"); the pointer's position across the card
-  // picks a tile, drawn over the thumbnail on a canvas.
-  const vttCache = new Map();
-  async function cues(url) {
-    if (!vttCache.has(url)) {
-      vttCache.set(url, fetch(url, { credentials: "same-origin" }).then((r) => r.text()).then((text) => {
-        const out = [];
-        for (const m of text.matchAll(/#xywh=(\d+),(\d+),(\d+),(\d+)/g)) {
-          out.push(m.slice(1).map(Number));
-        }
-        return out;
-      }).catch(() => []));
-    }
-    return vttCache.get(url);
-  }
-  const sprites = new Map();
-  function sprite(url) {
-    if (!sprites.has(url)) {
-      const img = new Image();
-      img.src = url;
-      sprites.set(url, img);
-    }
-    return sprites.get(url);
-  }
-
+  // Hover scrubbing: the pointer's position across a video card picks a
+  // tile of its sprite, drawn over the thumbnail on a canvas.
   async function scrub(thumb, ev) {
-    const list = await cues(thumb.dataset.vtt);
-    const img = sprite(thumb.dataset.sprite);
-    if (!list.length || !img.complete || !img.naturalWidth) return;
     let canvas = thumb.querySelector("canvas.scrub");
     if (!canvas) {
       canvas = document.createElement("canvas");
       canvas.className = "scrub";
+      canvas.hidden = true;
       canvas.setAttribute("aria-hidden", "true");
       thumb.appendChild(canvas);
     }
     const rect = thumb.getBoundingClientRect();
     const frac = Math.min(0.999, Math.max(0, (ev.clientX - rect.left) / rect.width));
-    const [x, y, w, h] = list[Math.floor(frac * list.length)];
-    canvas.width = w;
-    canvas.height = h;
-    canvas.getContext("2d").drawImage(img, x, y, w, h, 0, 0, w, h);
-    canvas.hidden = false;
+    if (await window.acervo.drawTile(canvas, thumb.dataset.vtt, thumb.dataset.sprite, frac)) canvas.hidden = false;
   }
 
   grid.addEventListener("pointermove", (ev) => {
