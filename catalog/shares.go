@@ -56,6 +56,11 @@ type Share struct {
 	Views         int        `json:"views"`
 	Downloads     int        `json:"downloads"`
 	LastAccess    *time.Time `json:"last_access,omitempty"`
+	// Public links are meant for anyone (a press release's gallery): they
+	// take no password, and their token is kept (PublicToken) so the
+	// verification page can point to them. Other tokens are only hashed.
+	Public      bool   `json:"public,omitempty"`
+	PublicToken string `json:"public_token,omitempty"`
 }
 
 // Locked reports whether the link needs a password.
@@ -83,8 +88,10 @@ type NewShare struct {
 	AllowDownload      bool
 	MaxDownloads       int
 	Password           string
-	StartsAt           *time.Time
-	ExpiresAt          time.Time
+	// Public makes a link for anyone (see Share.Public).
+	Public    bool
+	StartsAt  *time.Time
+	ExpiresAt time.Time
 }
 
 // CreateShare makes a link and returns its token, shown this once.
@@ -111,6 +118,8 @@ func (c *Catalog) CreateShare(by Actor, n NewShare) (token string, s Share, err 
 		return "", Share{}, fmt.Errorf("%w: starts_at debe ser anterior a expires_at / starts_at must come before expires_at", ErrInvalid)
 	case n.MaxDownloads < 0:
 		return "", Share{}, fmt.Errorf("%w: max_downloads no puede ser negativo / max_downloads can't be negative", ErrInvalid)
+	case n.Public && n.Password != "":
+		return "", Share{}, fmt.Errorf("%w: un enlace público no lleva contraseña / a public link takes no password", ErrInvalid)
 	case n.Password != "" && len([]rune(n.Password)) < minSharePass:
 		return "", Share{}, fmt.Errorf("%w: la contraseña del enlace necesita al menos %d caracteres / a link password needs at least %d characters", ErrInvalid, minSharePass, minSharePass)
 	}
@@ -140,6 +149,9 @@ func (c *Catalog) CreateShare(by Actor, n NewShare) (token string, s Share, err 
 		}
 	}
 	token = newSecret()
+	if n.Public {
+		s.Public, s.PublicToken = true, token
+	}
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		if err := s.resolve(tx, n.Assets); err != nil {
 			return err
@@ -346,4 +358,36 @@ func (c *Catalog) UseShare(by Actor, id string, use ShareUse) (Share, error) {
 		return Share{}, fmt.Errorf("catalog: use share %s: %w", id, err)
 	}
 	return s, nil
+}
+
+// PublicSharesOf lists the open public links that give the asset id, for
+// the verification page to point to. It scans the links: there are a few
+// thousand at most, and only public ones are looked into.
+func (c *Catalog) PublicSharesOf(id string) ([]Share, error) {
+	var out []Share
+	now := c.now()
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bShares).ForEach(func(_, v []byte) error {
+			var s Share
+			if err := json.Unmarshal(v, &s); err != nil {
+				return err
+			}
+			if !s.Public || s.State(now) != nil {
+				return nil
+			}
+			ids := s.Assets
+			if s.Collection != "" {
+				var col Collection
+				if getJSON(tx.Bucket(bCollections), []byte(s.Collection), &col) != nil {
+					return nil
+				}
+				ids = col.AssetIDs
+			}
+			if slices.Contains(ids, id) {
+				out = append(out, s)
+			}
+			return nil
+		})
+	})
+	return out, err
 }

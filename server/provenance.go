@@ -162,8 +162,8 @@ type manifestEvent struct {
 
 // signedManifest builds and signs the manifest of a. The payload is the
 // exact signed bytes, so a checker needs no canonical JSON. A public
-// manifest (the anonymous /verify answer) leaves out who uploaded it: a
-// display name may be an e-mail address.
+// manifest (the anonymous /verify answer) leaves out who uploaded it (a
+// display name may be an e-mail address) and the original file name.
 func (s *Server) signedManifest(c echo.Context, a catalog.Asset, public bool) (map[string]any, error) {
 	pub := s.cfg.SigningKey.Public().(ed25519.PublicKey)
 	m := manifest{
@@ -172,6 +172,9 @@ func (s *Server) signedManifest(c echo.Context, a catalog.Asset, public bool) (m
 			ID: a.ID, SHA256: a.SHA256, Size: a.Size, Kind: a.Kind, MIME: a.MIME, Filename: a.Filename,
 			Title: a.Title, Credit: a.Credit, CapturedAt: a.CapturedAt, UploadedAt: a.UploadedAt,
 		},
+	}
+	if public {
+		m.Asset.Filename = "" // a user's file name can say more than the office means to
 	}
 	if u, err := s.cat.User(a.UploadedBy); err == nil && !public {
 		m.Asset.UploadedBy = &manifestPerson{Name: u.Name, Area: u.Area}

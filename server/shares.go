@@ -21,6 +21,7 @@ type shareRequest struct {
 	AllowDownload bool       `json:"allow_download"`
 	MaxDownloads  int        `json:"max_downloads"`
 	Password      string     `json:"password"`
+	Public        bool       `json:"public"`
 	StartsAt      *time.Time `json:"starts_at"`
 	ExpiresAt     *time.Time `json:"expires_at"`
 }
@@ -41,6 +42,7 @@ type shareJSON struct {
 	AllowDownload bool       `json:"allow_download"`
 	MaxDownloads  int        `json:"max_downloads"`
 	Password      bool       `json:"password"`
+	Public        bool       `json:"public"`
 	StartsAt      *time.Time `json:"starts_at"`
 	ExpiresAt     time.Time  `json:"expires_at"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -63,7 +65,10 @@ func (s *Server) shareView(sh catalog.Share) shareJSON {
 		Assets: sh.Assets, Collection: sh.Collection, Event: sh.Event, Credit: sh.Credit, Watermark: sh.Watermark,
 		AllowDownload: sh.AllowDownload, MaxDownloads: sh.MaxDownloads, Password: sh.Locked(),
 		StartsAt: sh.StartsAt, ExpiresAt: sh.ExpiresAt, CreatedAt: sh.CreatedAt, RevokedAt: sh.RevokedAt,
-		Views: sh.Views, Downloads: sh.Downloads, LastAccess: sh.LastAccess, State: "active",
+		Views: sh.Views, Downloads: sh.Downloads, LastAccess: sh.LastAccess, State: "active", Public: sh.Public,
+	}
+	if sh.Public { // its token is kept, so its URL can be listed
+		v.URL = "/s/" + sh.PublicToken
 	}
 	if u, err := s.cat.User(sh.CreatedBy); err == nil {
 		v.CreatedBy = &userRef{u.ID, u.Name}
@@ -89,7 +94,7 @@ func (s *Server) createShare(c echo.Context) error {
 	n := catalog.NewShare{
 		Assets: in.Assets, Collection: in.Collection, Event: in.Event, Title: in.Title, Description: in.Description,
 		Recipient: in.Recipient, Credit: in.Credit, Watermark: in.Watermark, AllowDownload: in.AllowDownload,
-		MaxDownloads: in.MaxDownloads, Password: in.Password, StartsAt: in.StartsAt,
+		MaxDownloads: in.MaxDownloads, Password: in.Password, StartsAt: in.StartsAt, Public: in.Public,
 	}
 	if in.ExpiresAt != nil {
 		n.ExpiresAt = *in.ExpiresAt
@@ -100,6 +105,7 @@ func (s *Server) createShare(c echo.Context) error {
 	}
 	v := s.shareView(sh)
 	v.Token, v.URL = token, s.publicURL(c, "/s/"+token)
+
 	return c.JSON(http.StatusCreated, v)
 }
 

@@ -108,6 +108,8 @@ type publicAssetJSON struct {
 	Height     int          `json:"height,omitempty"`
 	Duration   float64      `json:"duration,omitempty"`
 	Preview    *previewJSON `json:"preview,omitempty"`
+	// PublicLinks are the open public share links that give the asset.
+	PublicLinks []string `json:"public_links,omitempty"`
 }
 
 type previewJSON struct {
@@ -348,6 +350,11 @@ func (s *Server) publicAsset(c echo.Context, a catalog.Asset) *publicAssetJSON {
 		p.Event = a.Event.Name
 		if ev, err := s.cat.Event(a.Event.ID); err == nil {
 			p.EventDate = ev.Date
+		}
+	}
+	if shares, err := s.cat.PublicSharesOf(a.ID); err == nil {
+		for _, sh := range shares {
+			p.PublicLinks = append(p.PublicLinks, s.publicURL(c, "/s/"+sh.PublicToken))
 		}
 	}
 	if name, r, ok := verifyPreviewRendition(a); ok {

@@ -207,6 +207,31 @@ func TestVerifyVerdicts(t *testing.T) {
 			}
 		}
 	})
+	t.Run("public links are pointed to, others never", func(t *testing.T) {
+		links := func() []any {
+			sum := sha256.Sum256(original)
+			var out struct {
+				Asset map[string]any `json:"asset"`
+			}
+			decode(t, anon.do("POST", "/api/v1/verify", "application/json", strings.NewReader(`{"sha256":"`+hex.EncodeToString(sum[:])+`"}`), nil), http.StatusOK, &out)
+			l, _ := out.Asset["public_links"].([]any)
+			return l
+		}
+		admin.share(t, map[string]any{"assets": []string{up.ID}, "recipient": "Diario"}) // private
+		if l := links(); len(l) != 0 {
+			t.Fatalf("a private link was revealed: %v", l)
+		}
+		pub := admin.share(t, map[string]any{"assets": []string{up.ID}, "recipient": "Sala de prensa", "public": true})
+		// The check runs on another server here, so compare paths.
+		if l := links(); len(l) != 1 || !strings.HasSuffix(l[0].(string), "/s/"+pub.Token) {
+			t.Errorf("public links = %v, want the link to /s/%s", l, pub.Token)
+		}
+		expectError(t, admin.sendJSON("POST", "/api/v1/shares", map[string]any{"assets": []string{up.ID}, "recipient": "X", "public": true, "password": "secreto-1"}), http.StatusBadRequest, "invalid")
+		decode(t, admin.do("DELETE", "/api/v1/shares/"+pub.ID, "", nil, nil), http.StatusOK, nil)
+		if l := links(); len(l) != 0 {
+			t.Errorf("a revoked public link is still pointed to: %v", l)
+		}
+	})
 	doctored := image.NewRGBA(orig.Bounds())
 	draw.Draw(doctored, doctored.Bounds(), orig, image.Point{}, draw.Src)
 	draw.Draw(doctored, image.Rect(900, 100, 1100, 300), &image.Uniform{color.RGBA{255, 0, 255, 255}}, image.Point{}, draw.Src)

@@ -95,5 +95,6 @@ var messagesEN = map[string]string{
 	"js.created": "Done.", "js.confirmrevoke": "Revoke this link? It stops working at once.", "js.signedout": "Sessions closed.",
 	"js.enabled": "enabled", "js.disabled": "disabled", "js.enable": "Enable", "js.disable": "Disable",
 	"similar.notice": "Looks like material already in the archive:", "similar.at": "from %s",
-	"asset.seek": "Video position (shows a frame on hover)",
+	"asset.seek":   "Video position (shows a frame on hover)",
+	"share.public": "Public link: no password, and the verification page shows it",
 }

@@ -96,5 +96,6 @@ var messagesES = map[string]string{
 	"js.created": "Listo.", "js.confirmrevoke": "¿Revocar este enlace? Dejará de funcionar de inmediato.", "js.signedout": "Sesiones cerradas.",
 	"js.enabled": "activo", "js.disabled": "desactivado", "js.enable": "Activar", "js.disable": "Desactivar",
 	"similar.notice": "Parecido a material que ya está en el acervo:", "similar.at": "desde %s",
-	"asset.seek": "Posición del video (muestra un cuadro al pasar el puntero)",
+	"asset.seek":   "Posición del video (muestra un cuadro al pasar el puntero)",
+	"share.public": "Enlace público: sin contraseña, y la página de verificación lo muestra",
 }

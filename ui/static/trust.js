@@ -72,7 +72,7 @@
       const body = {
         recipient: field(share, "recipient").value, title: field(share, "title").value,
         expires_at: new Date(expires.value + "T23:59:59").toISOString(),
-        allow_download: field(share, "allow_download").checked, max_downloads: Number(field(share, "max_downloads").value) || 0,
+        allow_download: field(share, "allow_download").checked, public: field(share, "public").checked, max_downloads: Number(field(share, "max_downloads").value) || 0,
         watermark: field(share, "watermark").value, credit: field(share, "credit").value, password: field(share, "password").value,
       };
       if (field(share, "starts").value) body.starts_at = new Date(field(share, "starts").value).toISOString();

@@ -61,6 +61,14 @@
       if (ans.regions) { rows.push(["Zonas distintas", ans.regions.length ? ans.regions.length + " (marcadas en rojo)" : "ninguna visible"]); }
       if (ans.time_range) { rows.push(["Corresponde a", fmtTime(ans.time_range.start) + " – " + fmtTime(ans.time_range.end) + " del original"]); }
       rows.forEach(function (r) { if (r[1]) { facts.appendChild(el("dt", r[0])); facts.appendChild(el("dd", String(r[1]))); } });
+      if (a.public_links && a.public_links.length) {
+        facts.appendChild(el("dt", "Publicado en"));
+        a.public_links.forEach(function (u) {
+          if (!/^https?:\/\//.test(u)) { return; }
+          var dd = el("dd"), link = el("a", u); link.href = u; link.rel = "noopener";
+          dd.appendChild(link); facts.appendChild(dd);
+        });
+      }
     }
     var box = document.getElementById("manifest-box");
     box.hidden = !ans.provenance;
