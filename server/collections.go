@@ -45,11 +45,7 @@ func (s *Server) listCollections(c echo.Context) error {
 
 // getCollection answers the collection with its assets, in order.
 func (s *Server) getCollection(c echo.Context) error {
-	col, err := s.cat.Collection(c.Param("id"))
-	if err != nil {
-		return err
-	}
-	assets, err := s.liveAssets(col.AssetIDs)
+	col, assets, err := s.collectionAssets(c)
 	if err != nil {
 		return err
 	}
@@ -94,13 +90,9 @@ func (s *Server) deleteCollection(c echo.Context) error {
 }
 
 // collectionZip streams the originals of a collection, in its order. It is
-// audited as one download of each file.
+// audited as one download naming the collection.
 func (s *Server) collectionZip(c echo.Context) error {
-	col, err := s.cat.Collection(c.Param("id"))
-	if err != nil {
-		return err
-	}
-	assets, err := s.liveAssets(col.AssetIDs)
+	col, assets, err := s.collectionAssets(c)
 	if err != nil {
 		return err
 	}
@@ -108,4 +100,15 @@ func (s *Server) collectionZip(c echo.Context) error {
 		return err
 	}
 	return s.streamZip(c, zipTitle(col.Name), assets, "")
+}
+
+// collectionAssets loads the collection named in the URL and its assets in
+// order, leaving out those in the trash.
+func (s *Server) collectionAssets(c echo.Context) (catalog.Collection, []catalog.Asset, error) {
+	col, err := s.cat.Collection(c.Param("id"))
+	if err != nil {
+		return col, nil, err
+	}
+	assets, err := s.liveAssets(col.AssetIDs)
+	return col, assets, err
 }

@@ -51,11 +51,7 @@ func (s *Server) collectionsPage(c echo.Context, p *ui.Page) (string, error) {
 // collectionPage shows a collection's assets in order, its ZIP, and for
 // editors the reorder and remove buttons and the share form.
 func (s *Server) collectionPage(c echo.Context, p *ui.Page) (string, error) {
-	col, err := s.cat.Collection(c.Param("id"))
-	if err != nil {
-		return "", err
-	}
-	assets, err := s.liveAssets(col.AssetIDs)
+	col, assets, err := s.collectionAssets(c)
 	if err != nil {
 		return "", err
 	}
