@@ -60,3 +60,13 @@ func BulkPutForBench(c *Catalog, events, people []Ref, assets func(yield func(As
 	}
 	return flush()
 }
+
+// AssetCountForBench returns how many assets the catalog holds.
+func AssetCountForBench(c *Catalog) (int, error) {
+	n := 0
+	err := c.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bAssets).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
