@@ -211,7 +211,7 @@ func serve(args []string) error {
 	}
 	// The index is derived (DESIGN.md invariant 2): opening it repairs what
 	// a crash left unindexed, or rebuilds it in the background.
-	idx, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: a.cat, Log: log})
+	idx, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: a.cat, Zone: loc, Log: log})
 	if err != nil {
 		return err
 	}
@@ -411,13 +411,17 @@ func reindexCmd(args []string) error {
 		return err
 	}
 	defer cat.Close()
+	loc, err := zone()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	bar := progressbar.NewOptions64(-1, progressbar.OptionSetDescription("indexando"), progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount())
 	start, done := time.Now(), 0
-	err = catalog.RebuildIndex(ctx, catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: cat, Log: log}, func(n int) {
+	err = catalog.RebuildIndex(ctx, catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: cat, Zone: loc, Log: log}, func(n int) {
 		done = n
 		bar.Set(n)
 	})

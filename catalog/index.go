@@ -18,7 +18,8 @@ import (
 // their analysis. Bump it whenever the mapping, the analyzer or the
 // document built from an asset changes; an index of another version is
 // deleted and rebuilt from the catalog on open (DESIGN.md invariant 2).
-const indexMappingVersion = "2"
+// Version 3: the year facet counts years in IndexConfig.Zone, not UTC.
+const indexMappingVersion = "3"
 
 var internalMappingVersion = []byte("acervo_mapping_version")
 
@@ -46,6 +47,11 @@ type IndexConfig struct {
 	// MaxFuzzyTerms is how many query terms get a typo-tolerant variant.
 	// Default 4: fuzzy terms cost the most.
 	MaxFuzzyTerms int
+	// Zone is the office's time zone: the "year" facet counts an asset in
+	// the year its date falls in there, as the search's from/to dates are
+	// days there. Default time.UTC. The index records it, and an index built
+	// for another zone is rebuilt on open.
+	Zone *time.Location
 	// Log receives indexing errors and rebuild progress. Default slog.Default().
 	Log *slog.Logger
 	// HoldRebuild, for tests only: when set, a rebuild waits until it is
@@ -69,11 +75,18 @@ func (c *IndexConfig) withDefaults() error {
 	if c.MaxFuzzyTerms <= 0 {
 		c.MaxFuzzyTerms = 4
 	}
+	if c.Zone == nil {
+		c.Zone = time.UTC
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 	return nil
 }
+
+// version is what the index records of its shape: the mapping version and
+// the zone its years were counted in.
+func (c *IndexConfig) version() string { return indexMappingVersion + " " + c.Zone.String() }
 
 // Index is the Bleve search index derived from the catalog, with the
 // goroutine that keeps it up to date. It is safe for concurrent use.
@@ -174,11 +187,11 @@ func openIndex(cfg IndexConfig) (*Index, bool, error) {
 	switch {
 	case err == nil:
 		v, verr := idx.GetInternal(internalMappingVersion)
-		if verr == nil && string(v) == indexMappingVersion {
+		if verr == nil && string(v) == cfg.version() {
 			x.idx = idx
 			return x, false, nil
 		}
-		cfg.Log.Warn("search index: mapping version changed, rebuilding", "path", cfg.Path, "have", string(v), "want", indexMappingVersion)
+		cfg.Log.Warn("search index: mapping version or zone changed, rebuilding", "path", cfg.Path, "have", string(v), "want", cfg.version())
 		if err := idx.Close(); err != nil {
 			return nil, false, fmt.Errorf("catalog: close old index: %w", err)
 		}

@@ -55,7 +55,8 @@ type vocabNames struct {
 
 // searchDoc builds the index document of an asset inside tx, or returns
 // false if the asset should not be findable (absent or in the trash).
-func searchDoc(tx *bolt.Tx, raw []byte) (indexDoc, bool, error) {
+// zone is where its year is counted.
+func searchDoc(tx *bolt.Tx, raw []byte, zone *time.Location) (indexDoc, bool, error) {
 	var a storedAsset
 	if raw == nil {
 		return indexDoc{}, false, nil
@@ -73,7 +74,7 @@ func searchDoc(tx *bolt.Tx, raw []byte) (indexDoc, bool, error) {
 	if a.CapturedAt != nil {
 		d.Date = a.CapturedAt.UTC()
 	}
-	d.Year = strconv.Itoa(d.Date.Year())
+	d.Year = strconv.Itoa(d.Date.In(zone).Year())
 	d.DateKey, d.UploadedKey = sortKey(d.Date, a.ID), sortKey(d.UploadedAt, a.ID)
 	for _, t := range a.Tags {
 		d.TagKeys = append(d.TagKeys, foldKeyword(t))
@@ -203,7 +204,7 @@ func (x *Index) drain() (int, error) {
 		cur := tx.Bucket(bIndexDirty).Cursor()
 		for k, v := cur.First(); k != nil && len(marks) < x.cfg.BatchSize; k, v = cur.Next() {
 			marks = append(marks, mark{bytes.Clone(k), bytes.Clone(v)})
-			doc, ok, err := searchDoc(tx, assets.Get(k))
+			doc, ok, err := searchDoc(tx, assets.Get(k), x.cfg.Zone)
 			if err != nil {
 				return fmt.Errorf("asset %s: %w", k, err)
 			}
@@ -270,7 +271,7 @@ func (x *Index) rebuild(ctx context.Context, progress func(int)) error {
 			for ; k != nil && n < x.cfg.BatchSize; k, v = cur.Next() {
 				n++
 				after = bytes.Clone(k)
-				doc, ok, err := searchDoc(tx, v)
+				doc, ok, err := searchDoc(tx, v, x.cfg.Zone)
 				if err != nil {
 					return fmt.Errorf("asset %s: %w", k, err)
 				}
@@ -298,7 +299,7 @@ func (x *Index) rebuild(ctx context.Context, progress func(int)) error {
 			progress(done)
 		}
 	}
-	if err := x.idx.SetInternal(internalMappingVersion, []byte(indexMappingVersion)); err != nil {
+	if err := x.idx.SetInternal(internalMappingVersion, []byte(x.cfg.version())); err != nil {
 		return wrapIndexErr("record mapping version", err)
 	}
 	x.cfg.Log.Info("search index: rebuilt", "assets", done, "took", time.Since(start).Round(time.Millisecond))
