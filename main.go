@@ -44,7 +44,8 @@ const usage = `acervo — archivo de medios / media archive
 
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
 ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
-ACERVO_TZ (zone of camera clocks without an offset; default America/Mexico_City).
+ACERVO_TZ (the office's zone: camera clocks without an offset, search dates and
+the year facet; default America/Mexico_City).
 `
 
 func main() {
