@@ -180,6 +180,9 @@ func BenchmarkSearchArchive(b *testing.B) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	indexTime := time.Since(t0)
+	t0 = time.Now()
+	segments := catalog.WaitMergedForBench(idx, 30*time.Minute)
+	b.Logf("index merges settled %s after the build: %d segments", time.Since(t0).Round(time.Second), segments)
 
 	store, err := disk.New(disk.Config{Root: dir})
 	if err != nil {
