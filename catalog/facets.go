@@ -1,0 +1,190 @@
+package catalog
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+	bolt "go.etcd.io/bbolt"
+)
+
+// facetPrefixes are the facets of a search and how their values are keyed
+// in the "facets" field: "k:photo", "e:<event id>", "p:<person id>",
+// "t:<folded tag>", "y:2024". The same terms filter searches.
+var facetPrefixes = map[string]string{"kind": "k:", "event": "e:", "person": "p:", "tag": "t:", "year": "y:"}
+
+// facetTerm is the term of a facet value in the "facets" field.
+func facetTerm(facet, value string) string { return facetPrefixes[facet] + value }
+
+// countFacets counts the facet values of every match of q: the total, and
+// for each facet its most frequent values (count, then value, order).
+//
+// It reads one doc-values field per match instead of one per facet, and
+// counts into one table of every value rather than Bleve's facet builders,
+// which copy each value to a string and look it up twice per match: on a
+// big archive a broad word matches a fifth of it, and this loop is most of
+// what such a search costs. The matches are found unscored, which lets
+// Bleve answer conjunctions and disjunctions of terms with bitmap
+// operations.
+func (x *Index) countFacets(ctx context.Context, q query.Query) (total int, facets map[string][]FacetCount, err error) {
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() {
+		if cerr := r.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	s, err := q.Searcher(ctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return 0, nil, err
+	}
+	defer s.Close()
+	fc, err := newFacetCounter(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0), IndexReader: r}
+	for {
+		if total%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, nil, err
+			}
+		}
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		if dm == nil {
+			break
+		}
+		total++
+		if err := fc.add(dm.IndexInternalID); err != nil {
+			return 0, nil, err
+		}
+		sctx.DocumentMatchPool.Put(dm)
+	}
+	return total, fc.top(), nil
+}
+
+// facetCounter counts the "facets" values of matches in one table.
+type facetCounter struct {
+	dv     index.DocValueReader
+	slot   map[string]int
+	counts []int
+	visit  index.DocValueVisitor
+}
+
+func newFacetCounter(r index.IndexReader) (*facetCounter, error) {
+	dv, err := r.DocValueReader([]string{fFacets})
+	if err != nil {
+		return nil, err
+	}
+	c := &facetCounter{dv: dv, slot: make(map[string]int, 1024)}
+	c.visit = func(_ string, term []byte) {
+		if i, ok := c.slot[string(term)]; ok { // no allocation: the compiler reads the map with the bytes
+			c.counts[i]++
+			return
+		}
+		c.slot[string(term)] = len(c.counts)
+		c.counts = append(c.counts, 1)
+	}
+	return c, nil
+}
+
+// add counts the values of one match.
+func (c *facetCounter) add(id index.IndexInternalID) error { return c.dv.VisitDocValues(id, c.visit) }
+
+// top returns the counted facets: yearFacetSize years (newest first),
+// facetSize values of the others, by count then value.
+func (c *facetCounter) top() map[string][]FacetCount { return topFacets(c.slot, c.counts) }
+
+// topFacets splits counted "facets" terms into facets and keeps the most
+// frequent values of each: yearFacetSize years (newest first), facetSize
+// of the others.
+func topFacets(slot map[string]int, counts []int) map[string][]FacetCount {
+	byPrefix := map[string][]FacetCount{}
+	for term, i := range slot {
+		if len(term) < 2 {
+			continue
+		}
+		byPrefix[term[:2]] = append(byPrefix[term[:2]], FacetCount{Value: term[2:], Count: counts[i]})
+	}
+	out := make(map[string][]FacetCount, len(facetPrefixes))
+	for name, prefix := range facetPrefixes {
+		vals := byPrefix[prefix]
+		slices.SortFunc(vals, func(a, b FacetCount) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+		})
+		size := facetSize
+		if name == "year" {
+			size = yearFacetSize
+		}
+		vals = vals[:min(size, len(vals))]
+		if name == "year" {
+			slices.SortFunc(vals, func(a, b FacetCount) int { return strings.Compare(b.Value, a.Value) })
+		}
+		if vals == nil {
+			vals = []FacetCount{}
+		}
+		out[name] = vals
+	}
+	return out
+}
+
+// facetCache holds the facets of the whole archive (the unfiltered search,
+// the archive's front page) for one index generation: counting them reads
+// every document's values, the dearest part of a search on a big archive,
+// and they change only when the index does.
+type facetCache struct {
+	mu     sync.Mutex
+	gen    uint64
+	ok     bool
+	total  int
+	facets map[string][]FacetCount
+}
+
+func (c *facetCache) get(gen uint64) (facets map[string][]FacetCount, total int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.facets, c.total, c.ok && c.gen == gen
+}
+
+func (c *facetCache) put(gen uint64, total int, f map[string][]FacetCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok || gen >= c.gen {
+		c.gen, c.ok, c.total, c.facets = gen, true, total, f
+	}
+}
+
+// labelFacets names the event and person ids of facets from the catalog,
+// so renames show at once.
+func (c *Catalog) labelFacets(f map[string][]FacetCount) error {
+	err := c.db.View(func(tx *bolt.Tx) error {
+		for facet, bucket := range map[string][]byte{"event": bEvents, "person": bPeople} {
+			for i := range f[facet] {
+				var v vocabNames
+				if getJSON(tx.Bucket(bucket), []byte(f[facet][i].Value), &v) == nil {
+					f[facet][i].Label = v.Name
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: label facets: %w", err)
+	}
+	return nil
+}
