@@ -146,15 +146,17 @@ var newestWindows = []time.Duration{90 * 24 * time.Hour, 365 * 24 * time.Hour, 4
 // most common search, newest first (the archive's front page, a filter),
 // first looks only at recent assets and widens the window until it holds
 // the whole page: every match newer than the window's start is in it, so
-// its first page×per_page are the overall newest. The total comes from
-// the facet search, which sees every match.
+// its first page×per_page are the overall newest. Relevance ranks in its
+// own loop (byRelevance). The total comes from the facet search, which
+// sees every match.
 func (x *Index) hits(ctx context.Context, q query.Query, req SearchRequest) ([]string, error) {
+	if req.Sort == SortRelevance {
+		return x.byRelevance(ctx, q, (req.Page-1)*req.PerPage, req.PerPage)
+	}
 	run := func(q query.Query) (*bleve.SearchResult, error) {
 		sr := bleve.NewSearchRequestOptions(q, req.PerPage, (req.Page-1)*req.PerPage, false)
 		sr.SortBy(sortOrder(req))
-		if req.Sort != SortRelevance {
-			sr.Score = bleve.ScoreNone
-		}
+		sr.Score = bleve.ScoreNone
 		return x.idx.SearchInContext(ctx, sr)
 	}
 	ids := func(res *bleve.SearchResult, err error) ([]string, error) {
@@ -235,8 +237,8 @@ func sortOrder(r SearchRequest) []string {
 		return []string{"-" + fDateKey}
 	case SortUploadedNewest:
 		return []string{"-" + fUploadedKey}
-	default:
-		return []string{"-_score", "-" + fDateKey}
+	default: // SortRelevance: byRelevance ranks, by score then this
+		return []string{"-" + fDateKey}
 	}
 }
 
