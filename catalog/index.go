@@ -21,7 +21,8 @@ import (
 // Version 3: the year facet counts years in IndexConfig.Zone, not UTC.
 // Version 4: words are searched in one "body" field (and "text"), facets
 // and filters are keyed in one "facets" field.
-const indexMappingVersion = "4"
+// Version 5: "body_pairs" holds every two consecutive words, for phrases.
+const indexMappingVersion = "5"
 
 var internalMappingVersion = []byte("acervo_mapping_version")
 
@@ -225,13 +226,15 @@ func (x *Index) DocCount() (uint64, error) { return x.idx.DocCount() }
 // Index fields. Words are searched in "body", which holds an asset's short
 // texts (names, caption, file name; see searchDoc), and "text", the long
 // text of documents, kept apart so that a bulletin's thousands of words do
-// not drown the weight of its title. One Bleve field per word costs a
+// not drown the weight of its title; "body_pairs" has body's word pairs
+// (see pairsAnalyzer). One Bleve field per word costs a
 // search one posting list per word where a field per kind of text cost
 // several. "facets" holds every filter and facet value, prefixed (see
 // facetPrefixes), so counting facets reads one doc value per match; the
 // *_key fields sort.
 const (
-	fBody, fText           = "body", "text"
+	fBody, fBodyPairs      = "body", "body_pairs"
+	fText                  = "text"
 	fFacets                = "facets"
 	fDate, fUploadedAt     = "date", "uploaded_at"
 	fDateKey, fUploadedKey = "date_key", "uploaded_key"
@@ -251,7 +254,7 @@ func indexMapping() mapping.IndexMapping {
 		f.IncludeTermVectors = positions // phrase queries need them
 		return f
 	}
-	doc.AddFieldMappingsAt(fBody, text(fBody, spanishAnalyzerName, true))
+	doc.AddFieldMappingsAt(fBody, text(fBody, spanishAnalyzerName, true), text(fBodyPairs, pairsAnalyzerName, false))
 	doc.AddFieldMappingsAt(fText, text(fText, spanishAnalyzerName, true))
 	for _, name := range []string{fFacets, fDateKey, fUploadedKey} {
 		f := bleve.NewKeywordFieldMapping()

@@ -136,16 +136,45 @@ func (x *Index) buildQuery(r SearchRequest) (query.Query, error) {
 	return query.NewConjunctionQuery(must), nil
 }
 
-// bodyPhrase finds phrase p, analyzed into toks, in "body".
+// bodyPhrase finds phrase p, analyzed into toks, in "body". A phrase of
+// two adjacent words is one term of "body_pairs", which costs one posting
+// list where a phrase query reads the positions of both words in every
+// asset that has them (a hundred thousand for a common place name); a
+// longer phrase must have all its pairs, and only then are positions
+// checked.
 func bodyPhrase(p string, toks analysis.TokenStream) query.Query {
 	if len(toks) == 1 {
 		return termQuery(fBody, string(toks[0].Term), bodyBoost)
+	}
+	var all []query.Query
+	for _, pair := range phrasePairs(toks) {
+		all = append(all, termQuery(fBodyPairs, pair, bodyBoost))
+	}
+	if len(all) == 1 {
+		return all[0]
 	}
 	pq := query.NewMatchPhraseQuery(p)
 	pq.SetField(fBody)
 	pq.Analyzer = spanishAnalyzerName
 	pq.SetBoost(bodyBoost)
-	return pq
+	return query.NewConjunctionQuery(append(all, pq))
+}
+
+// phrasePairs are the "body_pairs" terms an asset has if it has the
+// phrase toks: consecutive terms, with "_" for each removed stop word
+// between them, as pairsAnalyzer makes them. Stop words before the first
+// term or after the last are not part of the match.
+func phrasePairs(toks analysis.TokenStream) []string {
+	var pairs []string
+	for i := 1; i < len(toks); i++ {
+		prev, gap := string(toks[i-1].Term), toks[i].Position-toks[i-1].Position-1
+		for range gap {
+			pairs = append(pairs, prev+" _")
+			prev = "_"
+		}
+		pairs = append(pairs, prev+" "+string(toks[i].Term))
+	}
+	return pairs
 }
 
 func termQuery(field, term string, boost float64) query.Query {
