@@ -50,6 +50,11 @@ type IndexConfig struct {
 	// MaxFuzzyTerms is how many query terms get a typo-tolerant variant.
 	// Default 4: fuzzy terms cost the most.
 	MaxFuzzyTerms int
+	// SplitFacetsFrom is the number of assets from which a search counts
+	// its facets in two halves of the archive side by side (on a machine
+	// with more than one CPU). Default 100,000: below it, a second pass
+	// costs more than it saves.
+	SplitFacetsFrom int
 	// Zone is the office's time zone: the "year" facet counts an asset in
 	// the year its date falls in there, as the search's from/to dates are
 	// days there. Default time.UTC. The index records it, and an index built
@@ -77,6 +82,9 @@ func (c *IndexConfig) withDefaults() error {
 	}
 	if c.MaxFuzzyTerms <= 0 {
 		c.MaxFuzzyTerms = 4
+	}
+	if c.SplitFacetsFrom <= 0 {
+		c.SplitFacetsFrom = 100_000
 	}
 	if c.Zone == nil {
 		c.Zone = time.UTC
