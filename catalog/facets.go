@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -156,35 +157,71 @@ func (c *facetCounter) top() map[string][]FacetCount { return topFacets(c.slot, 
 
 // topFacets splits counted "facets" terms into facets and keeps the most
 // frequent values of each: yearFacetSize years (newest first), facetSize
-// of the others.
+// of the others. A broad search counts thousands of tags; each facet keeps
+// its best values in a small heap rather than sorting them all.
 func topFacets(slot map[string]int, counts []int) map[string][]FacetCount {
-	byPrefix := map[string][]FacetCount{}
-	for term, i := range slot {
-		if len(term) < 2 {
-			continue
-		}
-		byPrefix[term[:2]] = append(byPrefix[term[:2]], FacetCount{Value: term[2:], Count: counts[i]})
-	}
-	out := make(map[string][]FacetCount, len(facetPrefixes))
+	tops := make(map[string]*facetHeap, len(facetPrefixes))
 	for name, prefix := range facetPrefixes {
-		vals := byPrefix[prefix]
-		slices.SortFunc(vals, func(a, b FacetCount) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
-		})
 		size := facetSize
 		if name == "year" {
 			size = yearFacetSize
 		}
-		vals = vals[:min(size, len(vals))]
-		if name == "year" {
-			slices.SortFunc(vals, func(a, b FacetCount) int { return strings.Compare(b.Value, a.Value) })
+		tops[prefix] = &facetHeap{size: size}
+	}
+	for term, i := range slot {
+		if len(term) < 2 {
+			continue
 		}
+		if h := tops[term[:2]]; h != nil {
+			h.offer(FacetCount{Value: term[2:], Count: counts[i]})
+		}
+	}
+	out := make(map[string][]FacetCount, len(facetPrefixes))
+	for name, prefix := range facetPrefixes {
+		vals := tops[prefix].vals
+		slices.SortFunc(vals, func(a, b FacetCount) int {
+			if name == "year" {
+				return strings.Compare(b.Value, a.Value)
+			}
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+		})
 		if vals == nil {
 			vals = []FacetCount{}
 		}
 		out[name] = vals
 	}
 	return out
+}
+
+// facetHeap keeps the size most frequent values offered (ties: the
+// smaller value), the least of them on top.
+type facetHeap struct {
+	size int
+	vals []FacetCount
+}
+
+func (h *facetHeap) offer(c FacetCount) {
+	switch {
+	case len(h.vals) < h.size:
+		heap.Push(h, c)
+	case facetBefore(c, h.vals[0]):
+		h.vals[0] = c
+		heap.Fix(h, 0)
+	}
+}
+
+func facetBefore(a, b FacetCount) bool {
+	return a.Count > b.Count || a.Count == b.Count && a.Value < b.Value
+}
+
+func (h *facetHeap) Len() int           { return len(h.vals) }
+func (h *facetHeap) Less(i, j int) bool { return facetBefore(h.vals[j], h.vals[i]) }
+func (h *facetHeap) Swap(i, j int)      { h.vals[i], h.vals[j] = h.vals[j], h.vals[i] }
+func (h *facetHeap) Push(v any)         { h.vals = append(h.vals, v.(FacetCount)) }
+func (h *facetHeap) Pop() any {
+	v := h.vals[len(h.vals)-1]
+	h.vals = h.vals[:len(h.vals)-1]
+	return v
 }
 
 // facetCache holds the facets of the whole archive (the unfiltered search,
