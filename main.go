@@ -46,7 +46,8 @@ const usage = `acervo — archivo de medios / media archive
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
 ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
 ACERVO_PUBLIC_URL (how people outside reach the server, for share links),
-ACERVO_TZ (zone of camera clocks without an offset; default America/Mexico_City),
+ACERVO_TZ (the office's zone: camera clocks without an offset, search dates and
+the year facet; default America/Mexico_City),
 ACERVO_VERIFY_PER_MINUTE (public /verify checks per client a minute; default 6),
 ACERVO_VERIFY_RESTRICT_SIMILAR=1 (details of "similar" verdicts to signed-in users only).
 `
@@ -215,7 +216,7 @@ func serve(args []string) error {
 	}
 	// The index is derived (DESIGN.md invariant 2): opening it repairs what
 	// a crash left unindexed, or rebuilds it in the background.
-	idx, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: a.cat, Log: log})
+	idx, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: a.cat, Zone: loc, Log: log})
 	if err != nil {
 		return err
 	}
@@ -440,13 +441,17 @@ func reindexCmd(args []string) error {
 		return err
 	}
 	defer cat.Close()
+	loc, err := zone()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	bar := progressbar.NewOptions64(-1, progressbar.OptionSetDescription("indexando"), progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount())
 	start, done := time.Now(), 0
-	err = catalog.RebuildIndex(ctx, catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: cat, Log: log}, func(n int) {
+	err = catalog.RebuildIndex(ctx, catalog.IndexConfig{Path: filepath.Join(*data, "index"), Catalog: cat, Zone: loc, Log: log}, func(n int) {
 		done = n
 		bar.Set(n)
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/lang/es"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/token/shingle"
 	"github.com/blevesearch/bleve/v2/analysis/token/unicodenorm"
 	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/registry"
@@ -19,6 +20,7 @@ import (
 // registry (registered once, in init, and never changed afterwards).
 const (
 	spanishAnalyzerName = "acervo_es"
+	pairsAnalyzerName   = "acervo_es_pairs"
 	foldFilterName      = "acervo_fold_keep_enye"
 )
 
@@ -31,6 +33,9 @@ func init() {
 		panic(err)
 	}
 	if err := registry.RegisterAnalyzer(spanishAnalyzerName, spanishAnalyzer); err != nil {
+		panic(err)
+	}
+	if err := registry.RegisterAnalyzer(pairsAnalyzerName, pairsAnalyzer); err != nil {
 		panic(err)
 	}
 }
@@ -60,6 +65,20 @@ func spanishAnalyzer(_ map[string]any, cache *registry.Cache) (analysis.Analyzer
 		filters = append(filters, f)
 	}
 	return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: filters}, nil
+}
+
+// pairsAnalyzer makes the terms of "body_pairs": every two consecutive
+// terms of the Spanish analysis, joined by a space ("parque lineal"); a
+// removed stop word leaves "_" in its place ("inauguracion _", "_ parque"),
+// so pairs keep the adjacency a phrase query checks with positions.
+func pairsAnalyzer(config map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
+	a, err := spanishAnalyzer(config, cache)
+	if err != nil {
+		return nil, err
+	}
+	da := a.(*analysis.DefaultAnalyzer)
+	da.TokenFilters = append(da.TokenFilters, shingle.NewShingleFilter(2, 2, false, " ", "_"))
+	return da, nil
 }
 
 // foldFilter removes diacritics from lower-case terms, except the tilde of

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -59,4 +60,40 @@ func BulkPutForBench(c *Catalog, events, people []Ref, assets func(yield func(As
 		return err
 	}
 	return flush()
+}
+
+// AssetCountForBench returns how many assets the catalog holds.
+func AssetCountForBench(c *Catalog) (int, error) {
+	n := 0
+	err := c.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bAssets).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// WaitMergedForBench waits until Bleve's merger has had nothing to do for
+// three seconds (at most limit), so a benchmark measures searches on the
+// settled index rather than against a background merge, and returns the
+// number of segments then.
+func WaitMergedForBench(x *Index, limit time.Duration) uint64 {
+	stat := func() (segs, merges uint64, busy bool) {
+		m, _ := x.idx.StatsMap()["index"].(map[string]any)
+		u := func(k string) uint64 { v, _ := m[k].(uint64); return v }
+		return u("num_root_filesegments") + u("num_root_memorysegments"), u("TotFileMergeZapEnd"),
+			u("TotFileMergeZapBeg") != u("TotFileMergeZapEnd")
+	}
+	deadline := time.Now().Add(limit)
+	segs, merges, _ := stat()
+	for quiet := 0; quiet < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		s, m, busy := stat()
+		if busy || s != segs || m != merges {
+			quiet = 0
+		} else {
+			quiet++
+		}
+		segs, merges = s, m
+	}
+	return segs
 }

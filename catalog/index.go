@@ -18,7 +18,11 @@ import (
 // their analysis. Bump it whenever the mapping, the analyzer or the
 // document built from an asset changes; an index of another version is
 // deleted and rebuilt from the catalog on open (DESIGN.md invariant 2).
-const indexMappingVersion = "2"
+// Version 3: the year facet counts years in IndexConfig.Zone, not UTC.
+// Version 4: words are searched in one "body" field (and "text"), facets
+// and filters are keyed in one "facets" field.
+// Version 5: "body_pairs" holds every two consecutive words, for phrases.
+const indexMappingVersion = "5"
 
 var internalMappingVersion = []byte("acervo_mapping_version")
 
@@ -46,6 +50,16 @@ type IndexConfig struct {
 	// MaxFuzzyTerms is how many query terms get a typo-tolerant variant.
 	// Default 4: fuzzy terms cost the most.
 	MaxFuzzyTerms int
+	// SplitFacetsFrom is the number of assets from which a search counts
+	// its facets in two halves of the archive side by side (on a machine
+	// with more than one CPU). Default 100,000: below it, a second pass
+	// costs more than it saves.
+	SplitFacetsFrom int
+	// Zone is the office's time zone: the "year" facet counts an asset in
+	// the year its date falls in there, as the search's from/to dates are
+	// days there. Default time.UTC. The index records it, and an index built
+	// for another zone is rebuilt on open.
+	Zone *time.Location
 	// Log receives indexing errors and rebuild progress. Default slog.Default().
 	Log *slog.Logger
 	// HoldRebuild, for tests only: when set, a rebuild waits until it is
@@ -69,11 +83,21 @@ func (c *IndexConfig) withDefaults() error {
 	if c.MaxFuzzyTerms <= 0 {
 		c.MaxFuzzyTerms = 4
 	}
+	if c.SplitFacetsFrom <= 0 {
+		c.SplitFacetsFrom = 100_000
+	}
+	if c.Zone == nil {
+		c.Zone = time.UTC
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 	return nil
 }
+
+// version is what the index records of its shape: the mapping version and
+// the zone its years were counted in.
+func (c *IndexConfig) version() string { return indexMappingVersion + " " + c.Zone.String() }
 
 // Index is the Bleve search index derived from the catalog, with the
 // goroutine that keeps it up to date. It is safe for concurrent use.
@@ -90,32 +114,6 @@ type Index struct {
 	// gen counts changes to the index; it keys allFacets.
 	gen       atomic.Uint64
 	allFacets facetCache
-}
-
-// facetCache holds the facets of the whole archive (the unfiltered search,
-// the archive's front page) for one index generation: counting them reads
-// every document's values, the dearest part of a search on a big archive,
-// and they change only when the index does.
-type facetCache struct {
-	mu     sync.Mutex
-	gen    uint64
-	ok     bool
-	total  int
-	facets map[string][]FacetCount
-}
-
-func (c *facetCache) get(gen uint64) (facets map[string][]FacetCount, total int, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.facets, c.total, c.ok && c.gen == gen
-}
-
-func (c *facetCache) put(gen uint64, total int, f map[string][]FacetCount) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ok || gen >= c.gen {
-		c.gen, c.ok, c.total, c.facets = gen, true, total, f
-	}
 }
 
 // OpenIndex opens the index at cfg.Path and starts the indexer. A missing
@@ -174,11 +172,11 @@ func openIndex(cfg IndexConfig) (*Index, bool, error) {
 	switch {
 	case err == nil:
 		v, verr := idx.GetInternal(internalMappingVersion)
-		if verr == nil && string(v) == indexMappingVersion {
+		if verr == nil && string(v) == cfg.version() {
 			x.idx = idx
 			return x, false, nil
 		}
-		cfg.Log.Warn("search index: mapping version changed, rebuilding", "path", cfg.Path, "have", string(v), "want", indexMappingVersion)
+		cfg.Log.Warn("search index: mapping version or zone changed, rebuilding", "path", cfg.Path, "have", string(v), "want", cfg.version())
 		if err := idx.Close(); err != nil {
 			return nil, false, fmt.Errorf("catalog: close old index: %w", err)
 		}
@@ -233,17 +231,21 @@ func (x *Index) Close() error {
 // DocCount returns how many assets the index holds.
 func (x *Index) DocCount() (uint64, error) { return x.idx.DocCount() }
 
-// Index fields. Text fields are analyzed in Spanish and also go into
-// Bleve's composite "_all" field, which typo-tolerant terms search; the
-// "_id"-like keyword fields are for filters, facets and sorting.
+// Index fields. Words are searched in "body", which holds an asset's short
+// texts (names, caption, file name; see searchDoc), and "text", the long
+// text of documents, kept apart so that a bulletin's thousands of words do
+// not drown the weight of its title; "body_pairs" has body's word pairs
+// (see pairsAnalyzer). One Bleve field per word costs a
+// search one posting list per word where a field per kind of text cost
+// several. "facets" holds every filter and facet value, prefixed (see
+// facetPrefixes), so counting facets reads one doc value per match; the
+// *_key fields sort.
 const (
-	fTitle, fCaption, fTags, fPeople = "title", "caption", "tags", "people"
-	fEvent, fPlace, fFilename, fText = "event", "place", "filename", "text"
-	fKind, fEventID, fPersonIDs      = "kind", "event_id", "person_ids"
-	fTagKeys, fYear                  = "tag_keys", "year"
-	fDate, fUploadedAt               = "date", "uploaded_at"
-	fDateKey, fUploadedKey           = "date_key", "uploaded_key"
-	fAll                             = "_all"
+	fBody, fBodyPairs      = "body", "body_pairs"
+	fText                  = "text"
+	fFacets                = "facets"
+	fDate, fUploadedAt     = "date", "uploaded_at"
+	fDateKey, fUploadedKey = "date_key", "uploaded_key"
 )
 
 // indexMapping is the mapping of indexMappingVersion. Nothing is stored
@@ -253,14 +255,16 @@ func indexMapping() mapping.IndexMapping {
 	im.DefaultAnalyzer = spanishAnalyzerName
 	im.StoreDynamic, im.IndexDynamic, im.DocValuesDynamic = false, false, false
 	doc := bleve.NewDocumentStaticMapping()
-	for _, name := range []string{fTitle, fCaption, fTags, fPeople, fEvent, fPlace, fFilename, fText} {
+	text := func(name, analyzer string, positions bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
-		f.Analyzer = spanishAnalyzerName
-		f.Store, f.DocValues, f.IncludeInAll = false, false, true
-		f.IncludeTermVectors = true // phrase queries need positions
-		doc.AddFieldMappingsAt(name, f)
+		f.Name, f.Analyzer = name, analyzer
+		f.Store, f.DocValues, f.IncludeInAll = false, false, false
+		f.IncludeTermVectors = positions // phrase queries need them
+		return f
 	}
-	for _, name := range []string{fKind, fEventID, fPersonIDs, fTagKeys, fYear, fDateKey, fUploadedKey} {
+	doc.AddFieldMappingsAt(fBody, text(fBody, spanishAnalyzerName, true), text(fBodyPairs, pairsAnalyzerName, false))
+	doc.AddFieldMappingsAt(fText, text(fText, spanishAnalyzerName, true))
+	for _, name := range []string{fFacets, fDateKey, fUploadedKey} {
 		f := bleve.NewKeywordFieldMapping()
 		f.Store, f.IncludeInAll, f.IncludeTermVectors, f.DocValues = false, false, false, true
 		doc.AddFieldMappingsAt(name, f)
@@ -271,6 +275,8 @@ func indexMapping() mapping.IndexMapping {
 		f.Store, f.IncludeInAll, f.DocValues = false, false, false
 		doc.AddFieldMappingsAt(name, f)
 	}
+	// Nothing goes into Bleve's composite "_all" field: "body" is ours.
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	im.DefaultMapping = doc
 	return im
 }

@@ -17,19 +17,14 @@ import (
 
 // indexDoc is what the index holds of an asset (see indexMapping).
 type indexDoc struct {
-	Title      string    `json:"title,omitempty"`
-	Caption    string    `json:"caption,omitempty"`
-	Tags       []string  `json:"tags,omitempty"`
-	People     []string  `json:"people,omitempty"`
-	Event      string    `json:"event,omitempty"`
-	Place      []string  `json:"place,omitempty"`
-	Filename   string    `json:"filename,omitempty"`
-	Text       string    `json:"text,omitempty"`
-	Kind       string    `json:"kind"`
-	EventID    string    `json:"event_id,omitempty"`
-	PersonIDs  []string  `json:"person_ids,omitempty"`
-	TagKeys    []string  `json:"tag_keys,omitempty"`
-	Year       string    `json:"year"`
+	// Body is the asset's short texts, one element each (a phrase never
+	// spans two): title, event, tags and people twice, for the weight of
+	// the words editors name things with; place, caption and file name once.
+	Body []string `json:"body,omitempty"`
+	// Text is a document's extracted text (PDF, OCR).
+	Text string `json:"text,omitempty"`
+	// Facets are the filter and facet values, prefixed (facetTerm).
+	Facets     []string  `json:"facets"`
 	Date       time.Time `json:"date"`
 	UploadedAt time.Time `json:"uploaded_at"`
 	// DateKey and UploadedKey are the sort keys of Date and UploadedAt:
@@ -55,7 +50,8 @@ type vocabNames struct {
 
 // searchDoc builds the index document of an asset inside tx, or returns
 // false if the asset should not be findable (absent or in the trash).
-func searchDoc(tx *bolt.Tx, raw []byte) (indexDoc, bool, error) {
+// zone is where its year is counted.
+func searchDoc(tx *bolt.Tx, raw []byte, zone *time.Location) (indexDoc, bool, error) {
 	var a storedAsset
 	if raw == nil {
 		return indexDoc{}, false, nil
@@ -66,41 +62,47 @@ func searchDoc(tx *bolt.Tx, raw []byte) (indexDoc, bool, error) {
 	if a.TrashedAt != nil || a.DeletedAt != nil {
 		return indexDoc{}, false, nil
 	}
-	d := indexDoc{
-		Title: a.Title, Caption: a.Caption, Tags: a.Tags, Filename: a.Filename, Text: a.Text,
-		Kind: a.Kind, UploadedAt: a.UploadedAt.UTC(), Date: a.UploadedAt.UTC(),
-	}
+	d := indexDoc{Text: a.Text, UploadedAt: a.UploadedAt.UTC(), Date: a.UploadedAt.UTC()}
 	if a.CapturedAt != nil {
 		d.Date = a.CapturedAt.UTC()
 	}
-	d.Year = strconv.Itoa(d.Date.Year())
 	d.DateKey, d.UploadedKey = sortKey(d.Date, a.ID), sortKey(d.UploadedAt, a.ID)
+	d.Facets = append(d.Facets, facetTerm("kind", a.Kind), facetTerm("year", strconv.Itoa(d.Date.In(zone).Year())))
+	var naming, once []string
+	naming = append(naming, a.Title)
 	for _, t := range a.Tags {
-		d.TagKeys = append(d.TagKeys, foldKeyword(t))
+		naming = append(naming, t)
+		d.Facets = append(d.Facets, facetTerm("tag", foldKeyword(t)))
 	}
-	if a.Place != "" {
-		d.Place = append(d.Place, a.Place)
-	}
+	once = append(once, a.Place)
 	if a.Event != nil {
-		d.EventID, d.Event = a.Event.ID, a.Event.Name
+		d.Facets = append(d.Facets, facetTerm("event", a.Event.ID))
+		name := a.Event.Name
 		var e vocabNames
 		if getJSON(tx.Bucket(bEvents), []byte(a.Event.ID), &e) == nil {
-			if e.Place != "" {
-				d.Place = append(d.Place, e.Place)
-			}
+			once = append(once, e.Place)
 			if e.Name != "" {
-				d.Event = e.Name
+				name = e.Name
 			}
 		}
+		naming = append(naming, name)
 	}
 	for _, p := range a.People {
-		d.PersonIDs = append(d.PersonIDs, p.ID)
+		d.Facets = append(d.Facets, facetTerm("person", p.ID))
 		var v vocabNames
 		if getJSON(tx.Bucket(bPeople), []byte(p.ID), &v) == nil && v.Name != "" {
-			d.People = append(d.People, v.Name)
-			d.People = append(d.People, v.Aliases...)
+			naming = append(naming, v.Name)
+			naming = append(naming, v.Aliases...)
 		} else {
-			d.People = append(d.People, p.Name)
+			naming = append(naming, p.Name)
+		}
+	}
+	once = append(once, a.Caption, a.Filename)
+	for _, texts := range [][]string{naming, naming, once} {
+		for _, t := range texts {
+			if t != "" {
+				d.Body = append(d.Body, t)
+			}
 		}
 	}
 	return d, true, nil
@@ -119,7 +121,7 @@ func sortKey(t time.Time, id string) string {
 // indexDoc adds doc to batch as Batch.Index would, except that the doc
 // values of the keyword fields are stored uncompressed. Every search reads
 // them for nearly all its matches (facets, sorting), so each search would
-// otherwise snappy-decode every chunk of five to seven columns: on a big
+// otherwise snappy-decode every chunk of its columns: on a big
 // archive that decoding was a third of the CPU time of a text search.
 // They are short keywords, so the index grows little. Chunking is skipped
 // too (one chunk per document, found without a search), the combination
@@ -142,7 +144,7 @@ func (x *Index) indexDoc(batch *bleve.Batch, id string, doc indexDoc) error {
 }
 
 // uncompressedDocValues are the keyword fields indexDoc stores uncompressed.
-var uncompressedDocValues = map[string]bool{fKind: true, fEventID: true, fPersonIDs: true, fTagKeys: true, fYear: true, fDateKey: true, fUploadedKey: true}
+var uncompressedDocValues = map[string]bool{fFacets: true, fDateKey: true, fUploadedKey: true}
 
 // run is the indexer goroutine: rebuild if asked, then index dirty assets
 // whenever woken or every Poll, until Close.
@@ -203,7 +205,7 @@ func (x *Index) drain() (int, error) {
 		cur := tx.Bucket(bIndexDirty).Cursor()
 		for k, v := cur.First(); k != nil && len(marks) < x.cfg.BatchSize; k, v = cur.Next() {
 			marks = append(marks, mark{bytes.Clone(k), bytes.Clone(v)})
-			doc, ok, err := searchDoc(tx, assets.Get(k))
+			doc, ok, err := searchDoc(tx, assets.Get(k), x.cfg.Zone)
 			if err != nil {
 				return fmt.Errorf("asset %s: %w", k, err)
 			}
@@ -270,7 +272,7 @@ func (x *Index) rebuild(ctx context.Context, progress func(int)) error {
 			for ; k != nil && n < x.cfg.BatchSize; k, v = cur.Next() {
 				n++
 				after = bytes.Clone(k)
-				doc, ok, err := searchDoc(tx, v)
+				doc, ok, err := searchDoc(tx, v, x.cfg.Zone)
 				if err != nil {
 					return fmt.Errorf("asset %s: %w", k, err)
 				}
@@ -298,7 +300,7 @@ func (x *Index) rebuild(ctx context.Context, progress func(int)) error {
 			progress(done)
 		}
 	}
-	if err := x.idx.SetInternal(internalMappingVersion, []byte(indexMappingVersion)); err != nil {
+	if err := x.idx.SetInternal(internalMappingVersion, []byte(x.cfg.version())); err != nil {
 		return wrapIndexErr("record mapping version", err)
 	}
 	x.cfg.Log.Info("search index: rebuilt", "assets", done, "took", time.Since(start).Round(time.Millisecond))

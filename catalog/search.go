@@ -13,7 +13,6 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/text/unicode/norm"
 )
 
 // Search limits. Search input is user input: these bound what one request
@@ -29,7 +28,6 @@ const (
 	maxFuzzyRunes     = 40    // longer "words" are not typos but attacks on the automaton
 	facetSize         = 20
 	yearFacetSize     = 100
-	fuzzyBoost        = 0.3
 	fuzzyPrefixLength = 1 // typos rarely hit the first letter, and a fixed prefix keeps expansion small
 )
 
@@ -107,27 +105,15 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	everything, gen := req.unfiltered(), x.gen.Load()
 	cached, cachedTotal, useCache := x.allFacets.get(gen)
 	useCache = useCache && everything
-	var fr *bleve.SearchRequest
-	if !useCache {
-		fr = bleve.NewSearchRequestOptions(q, 0, 0, false)
-		fr.Score = bleve.ScoreNone
-		for name, field := range facetFields {
-			size := facetSize
-			if name == "year" {
-				size = yearFacetSize
-			}
-			fr.AddFacet(name, bleve.NewFacetRequest(field, size))
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.SearchTimeout)
 	defer cancel()
-	var fres *bleve.SearchResult
+	total, facets := cachedTotal, cached
 	var ferr error
 	var wg sync.WaitGroup
-	if fr != nil {
-		wg.Go(func() { fres, ferr = x.idx.SearchInContext(ctx, fr) })
+	if !useCache {
+		wg.Go(func() { total, facets, ferr = x.countFacets(ctx, q) })
 	}
-	res, err := x.hits(ctx, q, req)
+	ids, err := x.hits(ctx, q, req)
 	wg.Wait()
 	if err == nil {
 		err = ferr
@@ -138,29 +124,9 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 		}
 		return SearchResult{}, fmt.Errorf("catalog: search: %w", err)
 	}
-	total := cachedTotal
-	if fres != nil {
-		total = int(fres.Total)
-	}
-	out := SearchResult{Total: total, Page: req.Page, PerPage: req.PerPage, IDs: make([]string, 0, len(res.Hits)), Facets: map[string][]FacetCount{}}
-	for _, h := range res.Hits {
-		out.IDs = append(out.IDs, h.ID)
-	}
+	out := SearchResult{Total: total, Page: req.Page, PerPage: req.PerPage, IDs: ids, Facets: facets}
 	if useCache {
-		out.Facets = cached
 		return out, nil
-	}
-	for name := range facetFields {
-		counts := []FacetCount{}
-		if f := fres.Facets[name]; f != nil && f.Terms != nil {
-			for _, t := range f.Terms.Terms() {
-				counts = append(counts, FacetCount{Value: t.Term, Count: t.Count})
-			}
-		}
-		if name == "year" {
-			slices.SortFunc(counts, func(a, b FacetCount) int { return strings.Compare(b.Value, a.Value) })
-		}
-		out.Facets[name] = counts
 	}
 	if err := x.cat.labelFacets(out.Facets); err != nil {
 		return SearchResult{}, err
@@ -180,16 +146,28 @@ var newestWindows = []time.Duration{90 * 24 * time.Hour, 365 * 24 * time.Hour, 4
 // most common search, newest first (the archive's front page, a filter),
 // first looks only at recent assets and widens the window until it holds
 // the whole page: every match newer than the window's start is in it, so
-// its first page×per_page are the overall newest. The total comes from
-// the facet search, which sees every match.
-func (x *Index) hits(ctx context.Context, q query.Query, req SearchRequest) (*bleve.SearchResult, error) {
+// its first page×per_page are the overall newest. Relevance ranks in its
+// own loop (byRelevance). The total comes from the facet search, which
+// sees every match.
+func (x *Index) hits(ctx context.Context, q query.Query, req SearchRequest) ([]string, error) {
+	if req.Sort == SortRelevance {
+		return x.byRelevance(ctx, q, (req.Page-1)*req.PerPage, req.PerPage)
+	}
 	run := func(q query.Query) (*bleve.SearchResult, error) {
 		sr := bleve.NewSearchRequestOptions(q, req.PerPage, (req.Page-1)*req.PerPage, false)
 		sr.SortBy(sortOrder(req))
-		if req.Sort != SortRelevance {
-			sr.Score = bleve.ScoreNone
-		}
+		sr.Score = bleve.ScoreNone
 		return x.idx.SearchInContext(ctx, sr)
+	}
+	ids := func(res *bleve.SearchResult, err error) ([]string, error) {
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, 0, len(res.Hits))
+		for _, h := range res.Hits {
+			out = append(out, h.ID)
+		}
+		return out, nil
 	}
 	if req.Sort == SortCapturedDesc {
 		now, incl := x.cat.now().UTC(), true
@@ -198,20 +176,17 @@ func (x *Index) hits(ctx context.Context, q query.Query, req SearchRequest) (*bl
 			dq.SetField(fDate)
 			res, err := run(query.NewConjunctionQuery([]query.Query{q, dq}))
 			if err != nil || int(res.Total) >= req.Page*req.PerPage {
-				return res, err
+				return ids(res, err)
 			}
 		}
 	}
-	return run(q)
+	return ids(run(q))
 }
 
 // unfiltered reports whether r asks for the whole archive.
 func (r SearchRequest) unfiltered() bool {
 	return strings.TrimSpace(r.Q) == "" && r.Kind == "" && r.Event == "" && r.Person == "" && r.Tag == "" && r.From == nil && r.To == nil
 }
-
-// facetFields maps facet names to index fields.
-var facetFields = map[string]string{"kind": fKind, "event": fEventID, "person": fPersonIDs, "tag": fTagKeys, "year": fYear}
 
 func (r *SearchRequest) normalize() error {
 	if len(r.Q) > MaxQueryBytes {
@@ -262,163 +237,9 @@ func sortOrder(r SearchRequest) []string {
 		return []string{"-" + fDateKey}
 	case SortUploadedNewest:
 		return []string{"-" + fUploadedKey}
-	default:
-		return []string{"-_score", "-" + fDateKey}
+	default: // SortRelevance: byRelevance ranks, by score then this
+		return []string{"-" + fDateKey}
 	}
-}
-
-// fieldBoosts weighs where a word is found: naming fields (what editors
-// type) above descriptive ones.
-var fieldBoosts = []struct {
-	field string
-	boost float64
-}{
-	{fTitle, 3}, {fTags, 3}, {fPeople, 3}, {fEvent, 3}, {fPlace, 2},
-	{fCaption, 1.5}, {fFilename, 1}, {fText, 1},
-}
-
-// buildQuery turns a request into a Bleve query: every word or phrase of Q
-// and every filter is required.
-func (x *Index) buildQuery(r SearchRequest) (query.Query, error) {
-	words, phrases, err := splitQuery(r.Q)
-	if err != nil {
-		return nil, err
-	}
-	an := x.idx.Mapping().AnalyzerNamed(spanishAnalyzerName)
-	if an == nil {
-		return nil, errors.New("catalog: search: Spanish analyzer not registered")
-	}
-	var must []query.Query
-	fuzzy := 0
-	for _, w := range words {
-		toks := an.Analyze([]byte(w))
-		switch len(toks) {
-		case 0: // a stop word or punctuation: nothing to require
-		case 1:
-			tok := string(toks[0].Term)
-			or := make([]query.Query, 0, len(fieldBoosts)+1)
-			for _, fb := range fieldBoosts {
-				tq := query.NewTermQuery(tok)
-				tq.SetField(fb.field)
-				tq.SetBoost(fb.boost)
-				or = append(or, tq)
-			}
-			if n := utf8.RuneCountInString(tok); n >= minFuzzyRunes && n <= maxFuzzyRunes && fuzzy < x.cfg.MaxFuzzyTerms && !x.termExists(tok) {
-				fuzzy++
-				fq := query.NewFuzzyQuery(tok)
-				fq.SetField(fAll)
-				fq.SetFuzziness(1)
-				if n >= minFuzzy2Runes {
-					fq.SetFuzziness(2)
-				}
-				fq.SetPrefix(fuzzyPrefixLength)
-				fq.SetBoost(fuzzyBoost)
-				or = append(or, fq)
-			}
-			must = append(must, query.NewDisjunctionQuery(or))
-		default: // "jean-pierre", "10:30": the parts, adjacent
-			phrases = append(phrases, w)
-		}
-	}
-	for _, p := range phrases {
-		or := make([]query.Query, 0, len(fieldBoosts))
-		for _, fb := range fieldBoosts {
-			pq := query.NewMatchPhraseQuery(p)
-			pq.SetField(fb.field)
-			pq.Analyzer = spanishAnalyzerName
-			pq.SetBoost(fb.boost)
-			or = append(or, pq)
-		}
-		must = append(must, query.NewDisjunctionQuery(or))
-	}
-	if len(words)+len(phrases) > 0 && len(must) == 0 {
-		return query.NewMatchNoneQuery(), nil // only stop words: nothing is about them
-	}
-	exact := func(field, value string) {
-		if value != "" {
-			tq := query.NewTermQuery(value)
-			tq.SetField(field)
-			must = append(must, tq)
-		}
-	}
-	exact(fKind, r.Kind)
-	exact(fEventID, r.Event)
-	exact(fPersonIDs, r.Person)
-	exact(fTagKeys, foldKeyword(r.Tag))
-	if r.From != nil || r.To != nil {
-		var from, to time.Time
-		if r.From != nil {
-			from = r.From.UTC()
-		}
-		if r.To != nil {
-			to = r.To.UTC()
-		}
-		incl, excl := true, false
-		dq := query.NewDateRangeInclusiveQuery(from, to, &incl, &excl)
-		dq.SetField(fDate)
-		must = append(must, dq)
-	}
-	if len(must) == 0 {
-		return query.NewMatchAllQuery(), nil
-	}
-	return query.NewConjunctionQuery(must), nil
-}
-
-// termExists reports whether some asset has this analyzed term. A word the
-// archive knows is taken as spelled right: its typo variants are not
-// searched, which on a big archive avoids OR-ing in tens of thousands of
-// near-miss documents (and the facet counting over them).
-func (x *Index) termExists(term string) bool {
-	d, err := x.idx.FieldDictRange(fAll, []byte(term), []byte(term))
-	if err != nil {
-		return false
-	}
-	defer d.Close()
-	e, err := d.Next()
-	return err == nil && e != nil && e.Term == term && e.Count > 0
-}
-
-// splitQuery splits free text into words and "quoted phrases" (an
-// unclosed quote runs to the end), NFC-normalised, and enforces the term cap.
-func splitQuery(q string) (words, phrases []string, err error) {
-	q = norm.NFC.String(q)
-	count := 0
-	for i, part := range strings.Split(q, `"`) {
-		if i%2 == 1 {
-			if f := strings.Fields(part); len(f) > 0 {
-				phrases = append(phrases, strings.Join(f, " "))
-				count += len(f)
-			}
-			continue
-		}
-		f := strings.Fields(part)
-		words = append(words, f...)
-		count += len(f)
-	}
-	if count > MaxQueryTerms {
-		return nil, nil, fmt.Errorf("%w: demasiadas palabras en la búsqueda (máximo %d) / more than %d search terms", ErrInvalid, MaxQueryTerms, MaxQueryTerms)
-	}
-	return words, phrases, nil
-}
-
-// labelFacets names the event and person ids of facets from the catalog,
-// so renames show at once.
-func (c *Catalog) labelFacets(f map[string][]FacetCount) error {
-	err := c.db.View(func(tx *bolt.Tx) error {
-		for facet, bucket := range map[string][]byte{"event": bEvents, "person": bPeople} {
-			for i := range f[facet] {
-				var v vocabNames
-				if getJSON(tx.Bucket(bucket), []byte(f[facet][i].Value), &v) == nil {
-					f[facet][i].Label = v.Name
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("catalog: label facets: %w", err)
-	}
-	return nil
 }
 
 // AssetsByID returns the assets with these ids, in order, in one read

@@ -186,7 +186,7 @@ func newSearchEnv(t *testing.T) *searchEnv {
 }
 
 // serve opens the index with cfg (Path and Catalog filled in) and serves
-// it; stop closes the server and the index, as a process exit would.
+// it, in cfg.Zone; stop closes the server and the index, as a process exit would.
 func (se *searchEnv) serve(cfg catalog.IndexConfig) (c *client, idx *catalog.Index, stop func()) {
 	t := se.t
 	t.Helper()
@@ -196,7 +196,7 @@ func (se *searchEnv) serve(cfg catalog.IndexConfig) (c *client, idx *catalog.Ind
 		t.Fatal(err)
 	}
 	ing := &catalog.Ingester{Catalog: se.cat, Store: se.store, Sniff: transcode.Sniff, JobsFor: transcode.JobsFor}
-	s, err := server.New(server.Config{Catalog: se.cat, Store: se.store, Ingester: ing, Search: idx})
+	s, err := server.New(server.Config{Catalog: se.cat, Store: se.store, Ingester: ing, Search: idx, Zone: cfg.Zone})
 	if err != nil {
 		t.Fatal(err)
 	}
