@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"time"
 )
@@ -76,6 +77,14 @@ type Cleaner interface {
 // refused before their body is read.
 type SpaceReporter interface {
 	FreeBytes() (int64, error)
+}
+
+// OSFiler is an optional ability of an Object kept in a local file: the
+// open file itself, so the server can copy it to the socket with
+// sendfile(2), which net/http does only for an *os.File. The Object still
+// owns it: close the Object, not the file.
+type OSFiler interface {
+	OSFile() *os.File
 }
 
 // LocalPather is an optional ability: backends on the local file system give

@@ -22,6 +22,7 @@ var (
 	_ storage.Cleaner       = (*Store)(nil)
 	_ storage.LocalPather   = (*Store)(nil)
 	_ storage.SpaceReporter = (*Store)(nil)
+	_ storage.OSFiler       = object{}
 )
 
 // Config configures a Store.
@@ -210,6 +211,8 @@ type object struct {
 }
 
 func (o object) Info() storage.Info { return o.info }
+
+func (o object) OSFile() *os.File { return o.File }
 
 // Open opens the object at key.
 func (s *Store) Open(ctx context.Context, key string) (storage.Object, error) {
