@@ -266,6 +266,9 @@ func TestSoakLoad(t *testing.T) {
 		t.Errorf("%s; %s", th.summary(), se.summary())
 	}
 	idleP99, loadP99 := percentileMS(idleLat, 0.99), percentileMS(loadLat, 0.99)
+	if loadP99 > 2*idleP99 {
+		t.Errorf("search p99 under load %.1f ms > 2 × idle %.1f ms", loadP99, idleP99)
+	}
 	// RSS bound: streaming uploads hold buffers, not files (1 MiB each).
 	const rssLimit = 600
 	if peak > rssLimit {
