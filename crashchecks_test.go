@@ -197,6 +197,36 @@ func checkDataFolder(t *testing.T, data string, w witnesses) {
 	}
 	checkNoOrphans(t, data, bySHA, byID)
 	checkAudit(t, cat, bySHA)
+	checkJobs(t, cat, byID)
+}
+
+// checkJobs: invariant 3 after the kills: nothing queued or running once
+// processed, no job of an asset that does not exist, and no asset with
+// two jobs of one kind (a retried job is the same job, not a copy).
+func checkJobs(t *testing.T, cat *catalog.Catalog, byID map[string]bool) {
+	t.Helper()
+	jobs, err := cat.Jobs("", 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, j := range jobs {
+		if j.State != catalog.JobDone {
+			t.Errorf("job %s (%s of %s) is %s: %s", j.ID, j.Kind, j.AssetID, j.State, j.Error)
+		}
+		if j.AssetID == "" {
+			continue
+		}
+		if !byID[j.AssetID] {
+			t.Errorf("job %s (%s) of no asset %s", j.ID, j.Kind, j.AssetID)
+		}
+		k := j.AssetID + " " + j.Kind
+		if prev, ok := seen[k]; ok {
+			t.Errorf("asset %s has two %s jobs: %s and %s", j.AssetID, j.Kind, prev, j.ID)
+		}
+		seen[k] = j.ID
+	}
+	t.Logf("jobs: %d, all done, none duplicated", len(jobs))
 }
 
 // checkAudit: the hash chain survives kill -9 whole, and every asset in

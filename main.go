@@ -49,7 +49,11 @@ ACERVO_PUBLIC_URL (how people outside reach the server, for share links),
 ACERVO_TZ (the office's zone: camera clocks without an offset, search dates and
 the year facet; default America/Mexico_City),
 ACERVO_VERIFY_PER_MINUTE (public /verify checks per client a minute; default 6),
-ACERVO_VERIFY_RESTRICT_SIMILAR=1 (details of "similar" verdicts to signed-in users only).
+ACERVO_VERIFY_RESTRICT_SIMILAR=1 (details of "similar" verdicts to signed-in users only),
+ACERVO_UPLOAD_IDLE_TIMEOUT (cut an upload that sends nothing this long; default 2m),
+ACERVO_UPLOAD_MIN_RATE (bytes/s an upload must average over that window; default 2048),
+ACERVO_MIN_FREE_MB (disk left free for the catalog and renditions; uploads that would
+cross it get 507; default 256).
 `
 
 func main() {
@@ -202,6 +206,13 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	var idleTimeout time.Duration // zero: the server's default
+	if v := env("ACERVO_UPLOAD_IDLE_TIMEOUT", ""); v != "" {
+		if idleTimeout, err = time.ParseDuration(v); err != nil || idleTimeout <= 0 {
+			return fmt.Errorf("ACERVO_UPLOAD_IDLE_TIMEOUT %q: want a duration like 2m", v)
+		}
+	}
+	minFree := int64(envInt("ACERVO_MIN_FREE_MB", 0)) << 20 // zero: the server's default
 	a, err := openArchive(*data, *workers, log)
 	if err != nil {
 		return err
@@ -250,6 +261,7 @@ func serve(args []string) error {
 		},
 		Catalog: a.cat, Store: a.store, Ingester: a.ing, Jobs: a.pool, Clips: transcode.Clipper{Config: a.av},
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
+		UploadIdleTimeout: idleTimeout, MinFreeBytes: minFree, UploadMinRate: int64(envInt("ACERVO_UPLOAD_MIN_RATE", 0)),
 		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"), SigningKey: key,
 		UploadsDir: filepath.Join(*data, "uploads"),
 	})

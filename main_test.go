@@ -42,7 +42,13 @@ func TestKillDuringUploads(t *testing.T) {
 		t.Skip("kill -9 crash test: skipped in -short mode")
 	}
 	requireTools(t, "exiftool", "djpeg")
+	runKillRounds(t, crashRounds, uploadsPerRound)
+}
 
+// runKillRounds is the crash test with its size as parameters (scripts/soak
+// runs it longer); it returns how many uploads were witnessed and cut.
+func runKillRounds(t *testing.T, rounds, perRound int) (witnessed, cut int) {
+	t.Helper()
 	bin := buildAcervo(t)
 	data := filepath.Join(t.TempDir(), "data")
 	logs := &lockedBuffer{}
@@ -54,7 +60,7 @@ func TestKillDuringUploads(t *testing.T) {
 	})
 	hc := &http.Client{
 		Timeout:   60 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: uploadsPerRound, DisableCompression: true},
+		Transport: &http.Transport{MaxIdleConnsPerHost: perRound, DisableCompression: true},
 	}
 
 	srv := startServer(t, bin, data, logs)
@@ -63,8 +69,8 @@ func TestKillDuringUploads(t *testing.T) {
 	w := witnesses{}
 	var retry []upload // uploads cut by the previous kill, sent again like a client would
 	totalCut, serial := 0, 0
-	for round := 1; round <= crashRounds; round++ {
-		fresh := max(uploadsPerRound-len(retry), 0)
+	for round := 1; round <= rounds; round++ {
+		fresh := max(perRound-len(retry), 0)
 		ups := append(retry, makeUploads(round, serial, fresh)...)
 		serial += fresh
 
@@ -95,6 +101,7 @@ func TestKillDuringUploads(t *testing.T) {
 	checkSearchable(t, a, w)
 	srv.stop(t)
 	checkDataFolder(t, data, w)
+	return len(w), totalCut
 }
 
 // requireTools skips the test when a program the server needs is missing,

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/storage"
 )
 
 // maxFieldBytes caps each text field of an upload form.
@@ -30,11 +31,14 @@ func (s *Server) uploadAsset(c echo.Context) error {
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "multipart/form-data" {
 		return errorf(http.StatusBadRequest, "multipart_required", "Envíe multipart/form-data con el campo file / send multipart/form-data with a file field")
 	}
+	if err := s.checkSpace(req.ContentLength); err != nil {
+		return err
+	}
 	mr, err := req.MultipartReader()
 	if err != nil {
 		return errorf(http.StatusBadRequest, "bad_multipart", "Formulario inválido / malformed multipart body")
 	}
-	idle := newIdleReader(c.Response(), s.cfg.UploadIdleTimeout)
+	idle := newIdleReader(c.Response(), s.cfg.UploadIdleTimeout, s.cfg.UploadMinRate)
 	user := currentUser(c)
 	fields := map[string][]string{}
 	var staged *catalog.Staged
@@ -98,6 +102,25 @@ func (s *Server) uploadAsset(c echo.Context) error {
 		return c.JSON(http.StatusOK, v)
 	}
 	return c.JSON(http.StatusCreated, v)
+}
+
+// checkSpace refuses an upload of size bytes (-1: unknown, then only the
+// reserve counts) that would leave less than MinFreeBytes on the store's
+// disk. A full disk met later, while writing, is a 507 too (handleError).
+func (s *Server) checkSpace(size int64) error {
+	sr, ok := s.store.(storage.SpaceReporter)
+	if !ok {
+		return nil
+	}
+	free, err := sr.FreeBytes()
+	if err != nil {
+		return err
+	}
+	if free-max(size, 0) < s.cfg.MinFreeBytes {
+		s.metrics.uploadsRefused.Add(1)
+		return fmt.Errorf("server: upload of %d bytes with %d free: %w", size, free, storage.ErrNoSpace)
+	}
+	return nil
 }
 
 // isBodyErr tells a broken or cut request body from a server-side failure.
@@ -224,16 +247,25 @@ func (s *Server) getAsset(c echo.Context) error {
 
 // idleReader cuts an upload whose client stops sending: each read extends
 // the connection's read deadline by timeout, so a long upload lives as long
-// as bytes keep coming.
+// as bytes keep coming. It also cuts one that trickles: less than minRate
+// bytes/s over a whole window of timeout holds a connection, a goroutine
+// and a staging file for hours while looking alive (slowloris on a body).
 type idleReader struct {
-	rc      *http.ResponseController
-	timeout time.Duration
-	expired bool
+	rc       *http.ResponseController
+	timeout  time.Duration
+	minRate  int64 // 0: no minimum
+	expired  bool
+	winStart time.Time
+	winBytes int64
 }
 
-func newIdleReader(w http.ResponseWriter, timeout time.Duration) *idleReader {
-	return &idleReader{rc: http.NewResponseController(w), timeout: timeout}
+func newIdleReader(w http.ResponseWriter, timeout time.Duration, minRate int64) *idleReader {
+	return &idleReader{rc: http.NewResponseController(w), timeout: timeout, minRate: minRate}
 }
+
+// errTooSlow ends an upload below the minimum rate; it counts as a body
+// error, like a stalled one (os.ErrDeadlineExceeded).
+var errTooSlow = fmt.Errorf("server: upload below the minimum rate: %w", os.ErrDeadlineExceeded)
 
 func (r *idleReader) wrap(src io.Reader) io.Reader { return &idleRead{r: r, src: src} }
 
@@ -246,6 +278,19 @@ type idleRead struct {
 }
 
 func (ir *idleRead) Read(p []byte) (int, error) {
+	r := ir.r
+	if now := time.Now(); r.minRate > 0 {
+		if r.winStart.IsZero() {
+			r.winStart = now
+		}
+		if el := now.Sub(r.winStart); el >= r.timeout {
+			if float64(r.winBytes) < el.Seconds()*float64(r.minRate) {
+				r.expired = true
+				return 0, errTooSlow
+			}
+			r.winStart, r.winBytes = now, 0
+		}
+	}
 	// Pushing the deadline on every 4 KB read costs a timer update each;
 	// once a second is as good for cutting stalled clients.
 	if now := time.Now(); now.Sub(ir.set) > time.Second {
@@ -253,6 +298,7 @@ func (ir *idleRead) Read(p []byte) (int, error) {
 		ir.set = now
 	}
 	n, err := ir.src.Read(p)
+	r.winBytes += int64(n)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		ir.r.expired = true
 	}

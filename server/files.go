@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -73,8 +74,29 @@ func (s *Server) serveObject(c echo.Context, key, contentType, sha, cache string
 	h.Set("Content-Type", contentType)
 	h.Set("ETag", `"`+sha+`"`)
 	h.Set("Cache-Control", cache)
-	http.ServeContent(c.Response(), c.Request(), "", obj.Info().ModTime, obj)
+	var content io.ReadSeeker = obj
+	if f, ok := obj.(storage.OSFiler); ok {
+		content = f.OSFile()
+	}
+	http.ServeContent(sendfileWriter{c.Response()}, c.Request(), "", obj.Info().ModTime, content)
 	return nil
+}
+
+// sendfileWriter gives http.ServeContent a way through Echo's Response,
+// which hides the connection's ReadFrom: with it, a local file goes to the
+// socket with sendfile(2) instead of through a 32 KB buffer and a write per
+// chunk (the profile of thumbnail serving showed that copy at ~20% of CPU).
+// Status and headers still go through Echo's Response (WriteHeader, called
+// by ServeContent first), so Committed and Status stay right.
+type sendfileWriter struct{ *echo.Response }
+
+func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.Committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := io.Copy(w.Response.Writer, r)
+	w.Size += n
+	return n, err
 }
 
 // attachment builds a Content-Disposition that keeps accents (RFC 6266 /

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -53,6 +54,17 @@ type Config struct {
 	// long, freeing its staging. Default 2 minutes. Long uploads are fine;
 	// stalled ones are not.
 	UploadIdleTimeout time.Duration
+	// UploadMinRate, in bytes per second, is the least an upload must
+	// average over each UploadIdleTimeout window, or it is cut like an
+	// idle one. Default 2 KiB/s (a 20 MB photo in under 3 hours; anything
+	// slower is an attack or a link no upload survives); negative: none.
+	UploadMinRate int64
+	// MinFreeBytes is the room an upload must leave free on the store's
+	// disk (stores that report it, storage.SpaceReporter): an upload whose
+	// Content-Length would cross it is refused with 507 before its body is
+	// read, so the catalog, the index and renditions always have room.
+	// Default 256 MiB; negative means no reserve.
+	MinFreeBytes int64
 	// Log receives errors with their ids. Default slog.Default().
 	Log *slog.Logger
 	// Search is the search index; without it GET /api/v1/search answers 503.
@@ -97,6 +109,16 @@ func (c *Config) withDefaults() error {
 	}
 	if c.UploadIdleTimeout <= 0 {
 		c.UploadIdleTimeout = 2 * time.Minute
+	}
+	if c.UploadMinRate == 0 {
+		c.UploadMinRate = 2 << 10
+	} else if c.UploadMinRate < 0 {
+		c.UploadMinRate = 0
+	}
+	if c.MinFreeBytes == 0 {
+		c.MinFreeBytes = 256 << 20
+	} else if c.MinFreeBytes < 0 {
+		c.MinFreeBytes = 0
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -241,6 +263,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &ae):
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, syscall.ENOSPC):
+		// Also bbolt's ENOSPC: the transaction failed whole, nothing was acknowledged.
+		s.cfg.Log.Warn("no space left for a request", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		ae = &apiError{http.StatusInsufficientStorage, "insufficient_storage", "No hay espacio en el archivo; avise al administrador / the archive's disk is full"}
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		ae = &apiError{http.StatusNotFound, "not_found", "No existe / not found"}
 	case errors.Is(err, catalog.ErrInvalid):

@@ -9,12 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"time"
 )
 
 // ErrNotFound is returned by Open, Stat and Delete when no object has the key.
 var ErrNotFound = errors.New("storage: not found")
+
+// ErrNoSpace is returned by Writer.Write and Commit when the backend has
+// no room left for the bytes (a full disk or quota). The staged bytes are
+// the caller's to Abort, as after any error.
+var ErrNoSpace = errors.New("storage: no space left")
 
 // ErrBadKey is returned when a key is not one of the shapes made by BlobKey or
 // DerivedKey. Keys never come from users unchecked.
@@ -64,6 +70,21 @@ type Info struct {
 // staging left behind by a crash. Called once at start, before any Create.
 type Cleaner interface {
 	CleanStaging() (removed int, err error)
+}
+
+// SpaceReporter is an optional ability: backends with a finite local disk
+// say how many bytes can still be written, so uploads that cannot fit are
+// refused before their body is read.
+type SpaceReporter interface {
+	FreeBytes() (int64, error)
+}
+
+// OSFiler is an optional ability of an Object kept in a local file: the
+// open file itself, so the server can copy it to the socket with
+// sendfile(2), which net/http does only for an *os.File. The Object still
+// owns it: close the Object, not the file.
+type OSFiler interface {
+	OSFile() *os.File
 }
 
 // LocalPather is an optional ability: backends on the local file system give

@@ -12,14 +12,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/comsoc/acervo/storage"
 )
 
 var (
-	_ storage.Store       = (*Store)(nil)
-	_ storage.Cleaner     = (*Store)(nil)
-	_ storage.LocalPather = (*Store)(nil)
+	_ storage.Store         = (*Store)(nil)
+	_ storage.Cleaner       = (*Store)(nil)
+	_ storage.LocalPather   = (*Store)(nil)
+	_ storage.SpaceReporter = (*Store)(nil)
+	_ storage.OSFiler       = object{}
 )
 
 // Config configures a Store.
@@ -84,7 +87,7 @@ func (s *Store) Create(ctx context.Context) (storage.Writer, error) {
 	}
 	f, err := os.CreateTemp(s.cfg.Staging, "put-*")
 	if err != nil {
-		return nil, fmt.Errorf("disk: stage: %w", err)
+		return nil, fmt.Errorf("disk: stage: %w", noSpace(err))
 	}
 	return &writer{s: s, f: f}, nil
 }
@@ -95,7 +98,29 @@ type writer struct {
 	done bool
 }
 
-func (w *writer) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	return n, noSpace(err)
+}
+
+// noSpace marks a full disk or quota as storage.ErrNoSpace, keeping the
+// cause, so the server can answer 507 instead of 500.
+func noSpace(err error) error {
+	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
+		return fmt.Errorf("%w: %w", storage.ErrNoSpace, err)
+	}
+	return err
+}
+
+// FreeBytes is what an unprivileged process may still write on Root's
+// file system.
+func (s *Store) FreeBytes() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.cfg.Root, &st); err != nil {
+		return 0, fmt.Errorf("disk: statfs: %w", err)
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}
 
 func (w *writer) Commit(key string) (err error) {
 	if w.done {
@@ -115,10 +140,10 @@ func (w *writer) Commit(key string) (err error) {
 	}
 	if err := w.f.Sync(); err != nil {
 		w.f.Close()
-		return fmt.Errorf("disk: sync %s: %w", key, err)
+		return fmt.Errorf("disk: sync %s: %w", key, noSpace(err))
 	}
 	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("disk: close %s: %w", key, err)
+		return fmt.Errorf("disk: close %s: %w", key, noSpace(err))
 	}
 	dir := filepath.Dir(dst)
 	if err := w.s.mkdirAll(dir); err != nil {
@@ -159,7 +184,7 @@ func (s *Store) mkdirAll(dir string) error {
 		}
 	}
 	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("disk: mkdir: %w", err)
+		return fmt.Errorf("disk: mkdir: %w", noSpace(err))
 	}
 	if err := syncDir(parent); err != nil {
 		return err
@@ -186,6 +211,8 @@ type object struct {
 }
 
 func (o object) Info() storage.Info { return o.info }
+
+func (o object) OSFile() *os.File { return o.File }
 
 // Open opens the object at key.
 func (s *Store) Open(ctx context.Context, key string) (storage.Object, error) {
