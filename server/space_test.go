@@ -49,7 +49,7 @@ func TestUploadsOnAFullDisk(t *testing.T) {
 		store = quota
 	}
 	// A 1 MiB reserve: enough to test refusal, small enough for 8 MiB.
-	e := bare(t, root, store, server.Config{MinFreeBytes: 1 << 20})
+	e := bare(t, root, store, server.Config{MinFreeBytes: 1 << 20, UploadsDir: filepath.Join(root, "uploads")})
 	c := e.login()
 	staging := filepath.Join(root, "staging")
 
@@ -61,6 +61,17 @@ func TestUploadsOnAFullDisk(t *testing.T) {
 	t.Run("refused early", func(t *testing.T) {
 		expectError(t, c.upload("dos.jpg", padded(t, 2, 4<<20), nil), http.StatusInsufficientStorage, "insufficient_storage")
 		assertNoFiles(t, staging)
+	})
+
+	t.Run("tus creation refused early", func(t *testing.T) {
+		hdr := map[string]string{"Tus-Resumable": "1.0.0", "Upload-Length": "4194304", "Upload-Metadata": "filename ZG9zLmpwZw=="}
+		expectError(t, c.do("POST", "/api/v1/uploads/", "", nil, hdr), http.StatusInsufficientStorage, "insufficient_storage")
+		hdr["Upload-Length"] = "1024"
+		resp := c.do("POST", "/api/v1/uploads/", "", nil, hdr)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("a small tus upload = %d, want 201", resp.StatusCode)
+		}
 	})
 
 	t.Run("full while writing", func(t *testing.T) {

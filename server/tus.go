@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	expslog "golang.org/x/exp/slog"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	expslog "golang.org/x/exp/slog"
 
 	"github.com/labstack/echo/v4"
 	"github.com/tus/tusd/v2/pkg/filestore"
@@ -330,6 +331,23 @@ func (t *tusUploads) sweep() {
 func (s *Server) serveTus(c echo.Context) error {
 	if s.tus == nil {
 		return errorf(http.StatusNotImplemented, "tus_disabled", "Las subidas reanudables no están activas / resumable uploads are not enabled")
+	}
+	// Refuse early what the disk can't hold, as multipart uploads do. A
+	// finished upload is copied into the store before its tus file goes:
+	// a creation needs room for both.
+	req := c.Request()
+	switch req.Method {
+	case http.MethodPost:
+		n, _ := strconv.ParseInt(req.Header.Get("Upload-Length"), 10, 64)
+		if n <= s.cfg.UploadMaxSize { // over it, tusd answers 413
+			if err := s.checkSpace(2 * max(n, 0)); err != nil {
+				return err
+			}
+		}
+	case http.MethodPatch:
+		if err := s.checkSpace(req.ContentLength); err != nil {
+			return err
+		}
 	}
 	return s.tus.serve(c)
 }
