@@ -110,6 +110,15 @@ func (c *Catalog) audit(tx *bolt.Tx, by Actor, e AuditEntry) error {
 	return putJSON(b, seqKey(seq), e)
 }
 
+// putAudited writes a record and its audit entry in tx: the shape of
+// every audited change.
+func (c *Catalog) putAudited(tx *bolt.Tx, bucket, key []byte, v any, by Actor, e AuditEntry) error {
+	if err := putJSON(tx.Bucket(bucket), key, v); err != nil {
+		return err
+	}
+	return c.audit(tx, by, e)
+}
+
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // Audit records something that changes no other record: a failed login, a

@@ -49,10 +49,7 @@ func (c *Catalog) CreateCollection(by Actor, ch CollectionChange) (Collection, e
 		if err := col.apply(tx, ch); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bCollections), []byte(col.ID), col); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditCollection, Target: col.ID, Detail: col.Name})
+		return c.putAudited(tx, bCollections, []byte(col.ID), col, by, AuditEntry{Action: AuditCollection, Target: col.ID, Detail: col.Name})
 	})
 	if err != nil {
 		return Collection{}, fmt.Errorf("catalog: create collection: %w", err)
@@ -71,10 +68,7 @@ func (c *Catalog) UpdateCollection(by Actor, id string, ch CollectionChange) (Co
 			return err
 		}
 		col.UpdatedAt = c.now().UTC()
-		if err := putJSON(tx.Bucket(bCollections), []byte(id), col); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditCollectionEdit, Target: id, Detail: fmt.Sprintf("%s (%d assets)", col.Name, len(col.AssetIDs))})
+		return c.putAudited(tx, bCollections, []byte(id), col, by, AuditEntry{Action: AuditCollectionEdit, Target: id, Detail: fmt.Sprintf("%s (%d assets)", col.Name, len(col.AssetIDs))})
 	})
 	if err != nil {
 		return Collection{}, fmt.Errorf("catalog: update collection %s: %w", id, err)

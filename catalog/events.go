@@ -80,10 +80,7 @@ func (c *Catalog) CreateEvent(by Actor, f EventFields) (Event, error) {
 		if err := claimName(tx, bEventsByName, e.ID, "event", e.Name); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bEvents), []byte(e.ID), e); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditEventCreate, Target: e.ID, Detail: e.Name})
+		return c.putAudited(tx, bEvents, []byte(e.ID), e, by, AuditEntry{Action: AuditEventCreate, Target: e.ID, Detail: e.Name})
 	})
 	if err != nil {
 		return Event{}, fmt.Errorf("catalog: create event: %w", err)
@@ -114,10 +111,7 @@ func (c *Catalog) UpdateEvent(by Actor, id string, f EventFields) (Event, error)
 				return err
 			}
 		}
-		if err := putJSON(tx.Bucket(bEvents), []byte(id), e); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditEventUpdate, Target: id, Detail: e.Name})
+		return c.putAudited(tx, bEvents, []byte(id), e, by, AuditEntry{Action: AuditEventUpdate, Target: id, Detail: e.Name})
 	})
 	if err != nil {
 		return Event{}, fmt.Errorf("catalog: update event %s: %w", id, err)

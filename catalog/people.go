@@ -78,10 +78,7 @@ func (c *Catalog) CreatePerson(by Actor, f PersonFields) (Person, error) {
 				return err
 			}
 		}
-		if err := putJSON(tx.Bucket(bPeople), []byte(p.ID), p); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditPersonCreate, Target: p.ID, Detail: p.Name})
+		return c.putAudited(tx, bPeople, []byte(p.ID), p, by, AuditEntry{Action: AuditPersonCreate, Target: p.ID, Detail: p.Name})
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("catalog: create person: %w", err)
@@ -116,10 +113,7 @@ func (c *Catalog) UpdatePerson(by Actor, id string, f PersonFields) (Person, err
 				return err
 			}
 		}
-		if err := putJSON(tx.Bucket(bPeople), []byte(id), p); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditPersonUpdate, Target: id, Detail: p.Name})
+		return c.putAudited(tx, bPeople, []byte(id), p, by, AuditEntry{Action: AuditPersonUpdate, Target: id, Detail: p.Name})
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("catalog: update person %s: %w", id, err)

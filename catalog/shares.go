@@ -66,12 +66,33 @@ type Share struct {
 // Locked reports whether the link needs a password.
 func (s Share) Locked() bool { return s.PasswordHash != "" }
 
+// Share states, as Status names them.
+const (
+	ShareActive    = "active"
+	ShareScheduled = "scheduled" // before starts_at: under embargo
+	ShareExpired   = "expired"
+	ShareRevoked   = "revoked"
+)
+
+// Status names the link's state at now.
+func (s Share) Status(now time.Time) string {
+	switch {
+	case s.RevokedAt != nil:
+		return ShareRevoked
+	case !now.Before(s.ExpiresAt):
+		return ShareExpired
+	case s.StartsAt != nil && now.Before(*s.StartsAt):
+		return ShareScheduled
+	}
+	return ShareActive
+}
+
 // State is nil for a link open now, else ErrShareGone or ErrShareEmbargoed.
 func (s Share) State(now time.Time) error {
-	switch {
-	case s.RevokedAt != nil || !now.Before(s.ExpiresAt):
+	switch s.Status(now) {
+	case ShareRevoked, ShareExpired:
 		return ErrShareGone
-	case s.StartsAt != nil && now.Before(*s.StartsAt):
+	case ShareScheduled:
 		return ErrShareEmbargoed
 	}
 	return nil
@@ -159,10 +180,7 @@ func (c *Catalog) CreateShare(by Actor, n NewShare) (token string, s Share, err 
 		if err := tx.Bucket(bSharesByToken).Put(secretKey(token), []byte(s.ID)); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bShares), []byte(s.ID), s); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditShareCreate, Target: s.ID, Detail: fmt.Sprintf("%s → %s", s.Title, s.Recipient)})
+		return c.putAudited(tx, bShares, []byte(s.ID), s, by, AuditEntry{Action: AuditShareCreate, Target: s.ID, Detail: fmt.Sprintf("%s → %s", s.Title, s.Recipient)})
 	})
 	if err != nil {
 		return "", Share{}, fmt.Errorf("catalog: create share: %w", err)
@@ -289,10 +307,7 @@ func (c *Catalog) RevokeShare(by Actor, id string) (Share, error) {
 		}
 		now := c.now().UTC()
 		s.RevokedAt = &now
-		if err := putJSON(tx.Bucket(bShares), []byte(id), s); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: AuditShareRevoke, Target: id, Detail: s.Title + " → " + s.Recipient})
+		return c.putAudited(tx, bShares, []byte(id), s, by, AuditEntry{Action: AuditShareRevoke, Target: id, Detail: s.Title + " → " + s.Recipient})
 	})
 	if err != nil {
 		return Share{}, fmt.Errorf("catalog: revoke share %s: %w", id, err)
@@ -349,10 +364,7 @@ func (c *Catalog) UseShare(by Actor, id string, use ShareUse) (Share, error) {
 			s.Views++
 		}
 		s.LastAccess = &now
-		if err := putJSON(tx.Bucket(bShares), []byte(id), s); err != nil {
-			return err
-		}
-		return c.audit(tx, by, AuditEntry{Action: action, Target: id, Asset: use.Asset, Detail: cmpOr(use.Detail, s.Recipient)})
+		return c.putAudited(tx, bShares, []byte(id), s, by, AuditEntry{Action: action, Target: id, Asset: use.Asset, Detail: cmpOr(use.Detail, s.Recipient)})
 	})
 	if err != nil {
 		return Share{}, fmt.Errorf("catalog: use share %s: %w", id, err)

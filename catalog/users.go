@@ -126,10 +126,7 @@ func (c *Catalog) CreateUser(n NewUser) (User, error) {
 		if err := names.Put(key, []byte(u.ID)); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bUsers), []byte(u.ID), u); err != nil {
-			return err
-		}
-		return c.audit(tx, n.By, AuditEntry{Action: AuditUserCreate, Target: u.ID, Detail: u.Username + " (" + u.Role + ")"})
+		return c.putAudited(tx, bUsers, []byte(u.ID), u, n.By, AuditEntry{Action: AuditUserCreate, Target: u.ID, Detail: u.Username + " (" + u.Role + ")"})
 	})
 	return u, err
 }

@@ -21,8 +21,8 @@ func (s *Server) thumbURL(id string) string {
 	if err != nil || a.TrashedAt != nil {
 		return ""
 	}
-	if r, ok := s.assetView(a).Renditions["thumb.jpg"]; ok {
-		return r.URL
+	if r, ok := a.Renditions["thumb.jpg"]; ok {
+		return renditionURL(a.ID, "thumb.jpg", r)
 	}
 	return ""
 }
@@ -82,8 +82,9 @@ func (s *Server) sharesPage(c echo.Context, p *ui.Page) (string, error) {
 		return "", err
 	}
 	views := make([]shareJSON, len(shares))
+	creator := s.userRefs()
 	for i, sh := range shares {
-		views[i] = s.shareView(sh)
+		views[i] = s.shareView(sh, creator)
 	}
 	p.Title, p.Nav = p.L.T("shares.title"), "shares"
 	p.Data = struct{ Shares []shareJSON }{views}

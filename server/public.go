@@ -61,14 +61,10 @@ func (s *Server) openShare(c echo.Context) (catalog.Share, error) {
 // unlockValue is the cookie that proves this browser gave the password:
 // an HMAC of the link id under an instance secret, so it can't be forged
 // and opens no other link.
-func (s *Server) unlockValue(sh catalog.Share) (string, error) {
-	key, err := s.cat.Secret("share-unlock")
-	if err != nil {
-		return "", err
-	}
-	m := hmac.New(sha256.New, key)
+func (s *Server) unlockValue(sh catalog.Share) string {
+	m := hmac.New(sha256.New, s.unlockKey)
 	m.Write([]byte(sh.ID + "\n" + sh.PasswordHash))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func (s *Server) unlocked(c echo.Context, sh catalog.Share) bool {
@@ -76,8 +72,7 @@ func (s *Server) unlocked(c echo.Context, sh catalog.Share) bool {
 	if err != nil {
 		return false
 	}
-	want, err := s.unlockValue(sh)
-	return err == nil && hmac.Equal([]byte(ck.Value), []byte(want))
+	return hmac.Equal([]byte(ck.Value), []byte(s.unlockValue(sh)))
 }
 
 // openShareAsset opens the link and the asset named in the URL, if the
@@ -297,10 +292,7 @@ func (s *Server) unlockShare(c echo.Context) error {
 		}
 		return s.sharePageError(c, sh, errorf(http.StatusUnauthorized, "locked", "Contraseña incorrecta / wrong password"), true)
 	}
-	value, err := s.unlockValue(sh)
-	if err != nil {
-		return err
-	}
+	value := s.unlockValue(sh)
 	path := "/s/" + c.Param("token")
 	c.SetCookie(&http.Cookie{
 		Name: shareCookie, Value: value, Path: path, Expires: sh.ExpiresAt,

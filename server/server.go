@@ -148,8 +148,10 @@ type Server struct {
 	store   storage.Store
 	echo    *echo.Echo
 	limiter *loginLimiter
-	// unlockLimiter throttles share-link password guesses.
+	// unlockLimiter throttles share-link password guesses; unlockKey signs
+	// the cookie of an unlocked link (see unlockValue).
 	unlockLimiter *loginLimiter
+	unlockKey     []byte
 	// watermarkSlots bounds watermarked previews drawn at once (each holds
 	// a decoded 2048 px image).
 	watermarkSlots chan struct{}
@@ -179,6 +181,10 @@ func New(cfg Config) (*Server, error) {
 		watermarkSlots: make(chan struct{}, 2),
 		notifier:       cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
 		verifyLimit: newTokenBuckets(cfg.Verify.PerMinute), verifySlots: make(chan struct{}, cfg.Verify.MaxConcurrent),
+	}
+	// Read once: every request to a locked share link checks its cookie.
+	if s.unlockKey, err = cfg.Catalog.Secret("share-unlock"); err != nil {
+		return nil, err
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -59,28 +59,36 @@ type userRef struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) shareView(sh catalog.Share) shareJSON {
+// userRefs looks users up by id once each, for a list of records that
+// name them (a user makes many links).
+func (s *Server) userRefs() func(id string) *userRef {
+	seen := map[string]*userRef{}
+	return func(id string) *userRef {
+		if r, ok := seen[id]; ok {
+			return r
+		}
+		var r *userRef
+		if u, err := s.cat.User(id); err == nil {
+			r = &userRef{u.ID, u.Name}
+		}
+		seen[id] = r
+		return r
+	}
+}
+
+// shareView is a link as editors see it; creator names its maker (userRefs).
+func (s *Server) shareView(sh catalog.Share, creator func(string) *userRef) shareJSON {
 	v := shareJSON{
 		ID: sh.ID, Title: sh.Title, Description: sh.Description, Recipient: sh.Recipient,
 		Assets: sh.Assets, Collection: sh.Collection, Event: sh.Event, Credit: sh.Credit, Watermark: sh.Watermark,
 		AllowDownload: sh.AllowDownload, MaxDownloads: sh.MaxDownloads, Password: sh.Locked(),
 		StartsAt: sh.StartsAt, ExpiresAt: sh.ExpiresAt, CreatedAt: sh.CreatedAt, RevokedAt: sh.RevokedAt,
-		Views: sh.Views, Downloads: sh.Downloads, LastAccess: sh.LastAccess, State: "active", Public: sh.Public,
+		Views: sh.Views, Downloads: sh.Downloads, LastAccess: sh.LastAccess, State: sh.Status(time.Now()), Public: sh.Public,
 	}
 	if sh.Public { // its token is kept, so its URL can be listed
 		v.URL = "/s/" + sh.PublicToken
 	}
-	if u, err := s.cat.User(sh.CreatedBy); err == nil {
-		v.CreatedBy = &userRef{u.ID, u.Name}
-	}
-	switch {
-	case sh.RevokedAt != nil:
-		v.State = "revoked"
-	case !time.Now().Before(sh.ExpiresAt):
-		v.State = "expired"
-	case sh.StartsAt != nil && time.Now().Before(*sh.StartsAt):
-		v.State = "scheduled"
-	}
+	v.CreatedBy = creator(sh.CreatedBy)
 	return v
 }
 
@@ -103,7 +111,7 @@ func (s *Server) createShare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := s.shareView(sh)
+	v := s.shareView(sh, s.userRefs())
 	v.Token, v.URL = token, s.publicURL(c, "/s/"+token)
 
 	return c.JSON(http.StatusCreated, v)
@@ -124,8 +132,9 @@ func (s *Server) listShares(c echo.Context) error {
 		return err
 	}
 	out := make([]shareJSON, len(shares))
+	creator := s.userRefs()
 	for i, sh := range shares {
-		out[i] = s.shareView(sh)
+		out[i] = s.shareView(sh, creator)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"shares": out})
 }
@@ -135,7 +144,7 @@ func (s *Server) getShare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.shareView(sh))
+	return c.JSON(http.StatusOK, s.shareView(sh, s.userRefs()))
 }
 
 // revokeShare: DELETE /api/v1/shares/{id}. Every URL under the link stops
@@ -145,5 +154,5 @@ func (s *Server) revokeShare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.shareView(sh))
+	return c.JSON(http.StatusOK, s.shareView(sh, s.userRefs()))
 }

@@ -93,12 +93,17 @@ func (s *Server) assetView(a catalog.Asset) assetJSON {
 		v.UploadedBy = &uploaderJSON{ID: u.ID, Name: u.Name, Area: u.Area}
 	}
 	for name, r := range a.Renditions {
-		// The version in the URL changes when a rendition is remade, so
-		// the year-long browser cache never serves a stale one.
 		v.Renditions[name] = renditionJSON{
-			URL:   base + "/renditions/" + url.PathEscape(name) + "?v=" + r.SHA256[:12],
+			URL:   renditionURL(a.ID, name, r),
 			Width: r.Width, Height: r.Height, Size: r.Size, MIME: r.MIME,
 		}
 	}
 	return v
+}
+
+// renditionURL is where a rendition is served. The version in the URL
+// changes when the rendition is remade, so the year-long browser cache
+// never serves a stale one.
+func renditionURL(assetID, name string, r catalog.Rendition) string {
+	return "/api/v1/assets/" + assetID + "/renditions/" + url.PathEscape(name) + "?v=" + r.SHA256[:12]
 }
