@@ -107,16 +107,33 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	useCache = useCache && everything
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.SearchTimeout)
 	defer cancel()
-	total, facets := cachedTotal, cached
-	var ferr error
-	var wg sync.WaitGroup
-	if !useCache {
-		wg.Go(func() { total, facets, ferr = x.countFacets(ctx, q) })
-	}
-	ids, err := x.hits(ctx, q, req)
-	wg.Wait()
-	if err == nil {
-		err = ferr
+	var (
+		total  int
+		facets map[string][]FacetCount
+		ids    []string
+	)
+	// The two searches read the index each at its own moment: an asset
+	// indexed between them would be counted but not listed (a page saying
+	// "1 result" and showing none), or the other way round. When the page
+	// doesn't hold what the total promises, the index moved: search again,
+	// once (a second move so soon is rare, and the answer is then only as
+	// stale as a search a moment earlier).
+	for attempt := 0; ; attempt++ {
+		total, facets = cachedTotal, cached
+		var ferr error
+		var wg sync.WaitGroup
+		if !useCache {
+			wg.Go(func() { total, facets, ferr = x.countFacets(ctx, q) })
+		}
+		ids, err = x.hits(ctx, q, req)
+		wg.Wait()
+		if err == nil {
+			err = ferr
+		}
+		want := min(req.PerPage, max(0, total-(req.Page-1)*req.PerPage))
+		if err != nil || len(ids) == want || attempt == 1 {
+			break
+		}
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
