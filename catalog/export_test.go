@@ -97,3 +97,8 @@ func WaitMergedForBench(x *Index, limit time.Duration) uint64 {
 	}
 	return segs
 }
+
+// SetSyncDecodeDocsForTest sets how big a segment a search decodes itself
+// (see facetColumns): 1 makes nearly every segment decode in the
+// background, so searches count both ways at once.
+func SetSyncDecodeDocsForTest(x *Index, n uint64) { x.facetCols.syncDocs = n }

@@ -29,13 +29,12 @@ func facetTerm(facet, value string) string { return facetPrefixes[facet] + value
 // countFacets counts the facet values of every match of q: the total, and
 // for each facet its most frequent values (count, then value, order).
 //
-// It reads one doc-values field per match instead of one per facet, and
-// counts into one table of every value rather than Bleve's facet builders,
-// which copy each value to a string and look it up twice per match: on a
-// big archive a broad word matches a fifth of it, and this loop is most of
-// what such a search costs. The matches are found unscored, which lets
-// Bleve answer conjunctions and disjunctions of terms with bitmap
-// operations.
+// The matches are found unscored, which lets Bleve answer conjunctions and
+// disjunctions of terms with bitmap operations, and each match's values
+// are counted from the segment's decoded column (see facetcols.go) into an
+// array, or, in a segment not decoded yet, from its one "facets" doc value
+// into a table: on a big archive a broad word matches a fifth of it, and
+// this loop is most of what such a search costs.
 func (x *Index) countFacets(ctx context.Context, q query.Query) (total int, facets map[string][]FacetCount, err error) {
 	adv, err := x.idx.Advanced()
 	if err != nil {
@@ -50,6 +49,7 @@ func (x *Index) countFacets(ctx context.Context, q query.Query) (total int, face
 			err = cerr
 		}
 	}()
+	view := x.facetCols.view(r, x.stop, &x.wg)
 	// A big archive is counted in two halves of its documents side by
 	// side, each with its own searcher and table: on two cores the facets
 	// of a broad word then take about as long as its page of hits.
@@ -62,7 +62,7 @@ func (x *Index) countFacets(ctx context.Context, q query.Query) (total int, face
 	errs := make([]error, len(parts)-1)
 	var wg sync.WaitGroup
 	for i := range counters {
-		wg.Go(func() { totals[i], counters[i], errs[i] = x.countRange(ctx, r, q, parts[i], parts[i+1]) })
+		wg.Go(func() { totals[i], counters[i], errs[i] = x.countRange(ctx, r, view, q, parts[i], parts[i+1]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -72,18 +72,18 @@ func (x *Index) countFacets(ctx context.Context, q query.Query) (total int, face
 		counters[0].merge(counters[i])
 		totals[0] += totals[i]
 	}
-	return totals[0], counters[0].top(), nil
+	return totals[0], counters[0].top(&x.facetCols), nil
 }
 
 // countRange counts the matches of q whose internal document numbers are
 // in [lo, hi), and their facet values.
-func (x *Index) countRange(ctx context.Context, r index.IndexReader, q query.Query, lo, hi uint64) (total int, fc *facetCounter, err error) {
+func (x *Index) countRange(ctx context.Context, r index.IndexReader, view *facetView, q query.Query, lo, hi uint64) (total int, fc *facetCounter, err error) {
 	s, err := q.Searcher(ctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
 	if err != nil {
 		return 0, nil, err
 	}
 	defer s.Close()
-	if fc, err = newFacetCounter(r); err != nil {
+	if fc, err = newFacetCounter(r, view); err != nil {
 		return 0, nil, err
 	}
 	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0), IndexReader: r}
@@ -111,55 +111,99 @@ func (x *Index) countRange(ctx context.Context, r index.IndexReader, q query.Que
 	return total, fc, nil
 }
 
-// facetCounter counts the "facets" values of matches in one table.
+// facetCounter counts the "facets" values of matches: by dictionary id
+// for matches in decoded segments, by term for the others.
 type facetCounter struct {
+	view   *facetView // nil: count every match from doc values
+	seg    int        // segment of the last match: a searcher goes in document order
+	counts []int      // by dictionary id
 	dv     index.DocValueReader
-	slot   map[string]int
-	counts []int
+	slot   map[string]int // term → index in other
+	other  []int
 	visit  index.DocValueVisitor
 }
 
-func newFacetCounter(r index.IndexReader) (*facetCounter, error) {
+func newFacetCounter(r index.IndexReader, view *facetView) (*facetCounter, error) {
 	dv, err := r.DocValueReader([]string{fFacets})
 	if err != nil {
 		return nil, err
 	}
-	c := &facetCounter{dv: dv, slot: make(map[string]int, 1024)}
+	c := &facetCounter{view: view, dv: dv, slot: make(map[string]int, 64)}
+	if view != nil {
+		c.counts = make([]int, len(view.terms))
+	}
 	c.visit = func(_ string, term []byte) {
 		if i, ok := c.slot[string(term)]; ok { // no allocation: the compiler reads the map with the bytes
-			c.counts[i]++
+			c.other[i]++
 			return
 		}
-		c.slot[string(term)] = len(c.counts)
-		c.counts = append(c.counts, 1)
+		c.slot[string(term)] = len(c.other)
+		c.other = append(c.other, 1)
 	}
 	return c, nil
 }
 
 // add counts the values of one match.
-func (c *facetCounter) add(id index.IndexInternalID) error { return c.dv.VisitDocValues(id, c.visit) }
+func (c *facetCounter) add(id index.IndexInternalID) error {
+	if v := c.view; v != nil {
+		doc := id.Value()
+		for c.seg+1 < len(v.offsets) && v.offsets[c.seg+1] <= doc {
+			c.seg++
+		}
+		if col := v.cols[c.seg]; col != nil {
+			local := doc - v.offsets[c.seg]
+			for _, t := range col.ids[col.starts[local]:col.starts[local+1]] {
+				c.counts[t]++
+			}
+			return nil
+		}
+	}
+	return c.dv.VisitDocValues(id, c.visit)
+}
 
-// merge adds other's counts to c's.
+// merge adds other's counts to c's; both count with the same view.
 func (c *facetCounter) merge(other *facetCounter) {
+	for i, n := range other.counts {
+		c.counts[i] += n
+	}
 	for term, j := range other.slot {
 		if i, ok := c.slot[term]; ok {
-			c.counts[i] += other.counts[j]
+			c.other[i] += other.other[j]
 		} else {
-			c.slot[term] = len(c.counts)
-			c.counts = append(c.counts, other.counts[j])
+			c.slot[term] = len(c.other)
+			c.other = append(c.other, other.other[j])
 		}
 	}
 }
 
 // top returns the counted facets: yearFacetSize years (newest first),
-// facetSize values of the others, by count then value.
-func (c *facetCounter) top() map[string][]FacetCount { return topFacets(c.slot, c.counts) }
+// facetSize values of the others, by count then value. A term counted
+// both ways (its value is in decoded and undecoded segments) is summed.
+func (c *facetCounter) top(cols *facetColumns) map[string][]FacetCount {
+	for term, i := range c.slot {
+		if id, ok := cols.lookup(term); ok && int(id) < len(c.counts) {
+			c.counts[id] += c.other[i]
+			delete(c.slot, term)
+		}
+	}
+	return topFacets(func(yield func(term string, count int)) {
+		for id, n := range c.counts {
+			if n > 0 {
+				yield(c.view.terms[id], n)
+			}
+		}
+		for term, i := range c.slot {
+			yield(term, c.other[i])
+		}
+	})
+}
 
 // topFacets splits counted "facets" terms into facets and keeps the most
 // frequent values of each: yearFacetSize years (newest first), facetSize
 // of the others. A broad search counts thousands of tags; each facet keeps
-// its best values in a small heap rather than sorting them all.
-func topFacets(slot map[string]int, counts []int) map[string][]FacetCount {
+// its best values in a small heap rather than sorting them all. each
+// calls yield once per counted term.
+func topFacets(each func(yield func(term string, count int))) map[string][]FacetCount {
 	tops := make(map[string]*facetHeap, len(facetPrefixes))
 	for name, prefix := range facetPrefixes {
 		size := facetSize
@@ -168,14 +212,14 @@ func topFacets(slot map[string]int, counts []int) map[string][]FacetCount {
 		}
 		tops[prefix] = &facetHeap{size: size}
 	}
-	for term, i := range slot {
+	each(func(term string, count int) {
 		if len(term) < 2 {
-			continue
+			return
 		}
 		if h := tops[term[:2]]; h != nil {
-			h.offer(FacetCount{Value: term[2:], Count: counts[i]})
+			h.offer(FacetCount{Value: term[2:], Count: count})
 		}
-	}
+	})
 	out := make(map[string][]FacetCount, len(facetPrefixes))
 	for name, prefix := range facetPrefixes {
 		vals := tops[prefix].vals

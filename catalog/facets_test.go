@@ -52,3 +52,72 @@ func TestSearchFacetsInHalves(t *testing.T) {
 		}
 	}
 }
+
+// Facets counted from decoded segment columns, from doc values, or from
+// both at once (big segments still decoding) are the same counts, and stay
+// right as edits and trashing leave deleted documents behind in old
+// segments.
+func TestSearchFacetsColumns(t *testing.T) {
+	for _, syncDocs := range []uint64{0, 1} {
+		t.Run(fmt.Sprint("sync-", syncDocs), func(t *testing.T) {
+			cat := catalogtest.Open(t, nil)
+			x, err := catalog.OpenIndex(catalog.IndexConfig{Path: filepath.Join(t.TempDir(), "index"), Catalog: cat, Poll: 20 * time.Millisecond, SplitFacetsFrom: 1, Log: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { x.Close() })
+			if syncDocs > 0 {
+				catalog.SetSyncDecodeDocsForTest(x, syncDocs)
+			}
+			waitSearchable(t, x)
+			tags := map[string][]string{}
+			var ids []string
+			for i := range 24 {
+				f := fixture{}
+				f.Title, f.Tags = "Mercado", []string{fmt.Sprintf("tema %d", i%3), fmt.Sprintf("zona %d", i%5)}
+				id := addAssets(t, cat, f)[0] // one at a time: several segments
+				ids = append(ids, id)
+				tags[id] = f.Tags
+			}
+			check := func(step string) {
+				t.Helper()
+				waitIndexed(t, cat)
+				want := map[string]int{}
+				for _, ts := range tags {
+					for _, tag := range ts {
+						want[tag]++
+					}
+				}
+				// Several times: background decoding moves segments from one
+				// way of counting to the other between searches.
+				for range 5 {
+					res := search(t, x, catalog.SearchRequest{Q: "mercado"})
+					got := map[string]int{}
+					for _, f := range res.Facets["tag"] {
+						got[f.Value] = f.Count
+					}
+					if res.Total != len(tags) || fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Fatalf("%s: total %d tags %v, want %d %v", step, res.Total, got, len(tags), want)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			check("created")
+			retag := []string{"tema nuevo"}
+			if _, err := cat.EditAssets(catalog.Actor{}, ids[:10], catalog.AssetEdit{Tags: &retag}, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids[:10] {
+				tags[id] = retag
+			}
+			check("retagged")
+			for _, id := range ids[20:] {
+				if _, err := cat.TrashAsset(catalog.Actor{}, id, nil); err != nil {
+					t.Fatal(err)
+				}
+				delete(tags, id)
+			}
+			check("trashed")
+		})
+	}
+}

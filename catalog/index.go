@@ -114,6 +114,8 @@ type Index struct {
 	// gen counts changes to the index; it keys allFacets.
 	gen       atomic.Uint64
 	allFacets facetCache
+	// facetCols are the segments' facet values decoded for counting.
+	facetCols facetColumns
 }
 
 // OpenIndex opens the index at cfg.Path and starts the indexer. A missing

@@ -175,7 +175,10 @@ func (x *Index) run(rebuild bool) {
 		n, err := x.drain()
 		if err != nil {
 			x.cfg.Log.Error("search index: indexing failed, will retry", "err", err)
-		} else if n == x.cfg.BatchSize {
+		} else if n < x.cfg.BatchSize {
+			x.warmFacets()
+		}
+		if err == nil && n == x.cfg.BatchSize {
 			select {
 			case <-x.stop:
 				return
@@ -190,6 +193,22 @@ func (x *Index) run(rebuild bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// warmFacets decodes the facet columns of segments new since the last
+// look (a batch just indexed, a merge Bleve made in the background), so
+// that searches find them ready.
+func (x *Index) warmFacets() {
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	x.facetCols.view(r, x.stop, &x.wg)
 }
 
 // drain indexes up to BatchSize dirty assets and clears their marks,

@@ -21,7 +21,11 @@ func TestTopFacets(t *testing.T) {
 	add("y:2025", 1)
 	add("y:2021", 7)
 	add("k:photo", 9)
-	got := topFacets(slot, counts)
+	got := topFacets(func(yield func(string, int)) {
+		for term, i := range slot {
+			yield(term, counts[i])
+		}
+	})
 	if !slices.Equal(got["tag"], want[:facetSize]) {
 		t.Errorf("tags = %v, want %v", got["tag"], want[:facetSize])
 	}
