@@ -15,9 +15,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -269,6 +271,9 @@ func serve(args []string) error {
 		return err
 	}
 	defer srv.Close()
+	if dbg := env("ACERVO_DEBUG_ADDR", ""); dbg != "" {
+		go serveDebug(dbg, log)
+	}
 	hs := srv.HTTPServer(*addr)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -292,6 +297,22 @@ func serve(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// serveDebug serves Go's profiles (net/http/pprof, with block and mutex
+// sampling on) at addr, apart from the API: for measuring a live server
+// (ACERVO_DEBUG_ADDR, off by default; keep it on loopback, it has no
+// authentication).
+func serveDebug(addr string, log *slog.Logger) {
+	runtime.SetBlockProfileRate(int(time.Millisecond))
+	runtime.SetMutexProfileFraction(10)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	log.Info("debug profiles", "addr", addr)
+	log.Error("debug listener stopped", "err", http.ListenAndServe(addr, mux))
 }
 
 func displayAddr(a net.Addr) string {
