@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -97,3 +98,16 @@ func WaitMergedForBench(x *Index, limit time.Duration) uint64 {
 	}
 	return segs
 }
+
+// BuildQueryForTest is the Bleve query a search request becomes, after the
+// checks Search makes first.
+func BuildQueryForTest(x *Index, r SearchRequest) (query.Query, SearchRequest, error) {
+	if err := r.normalize(); err != nil {
+		return nil, r, err
+	}
+	q, err := x.buildQuery(r)
+	return q, r, err
+}
+
+// MaxFuzzyTermsForTest is the index's cap on words searched with typos.
+func MaxFuzzyTermsForTest(x *Index) int { return x.cfg.MaxFuzzyTerms }
