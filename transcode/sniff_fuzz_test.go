@@ -197,4 +197,3 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 	})
 }
-
