@@ -49,8 +49,7 @@ func FuzzSearchQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q, kind, tag, sort string, page, perPage int) {
 		req := catalog.SearchRequest{Q: q, Kind: kind, Tag: tag, Sort: sort, Page: page, PerPage: perPage}
 		terms := 0
-		for i, part := range strings.Split(q, `"`) {
-			_ = i
+		for _, part := range strings.Split(q, `"`) {
 			terms += len(strings.Fields(part))
 		}
 		overCaps := len(q) > catalog.MaxQueryBytes || !utf8.ValidString(q) || terms > catalog.MaxQueryTerms
