@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -102,3 +103,16 @@ func WaitMergedForBench(x *Index, limit time.Duration) uint64 {
 // (see facetColumns): 1 makes nearly every segment decode in the
 // background, so searches count both ways at once.
 func SetSyncDecodeDocsForTest(x *Index, n uint64) { x.facetCols.syncDocs = n }
+
+// BuildQueryForTest is the Bleve query a search request becomes, after the
+// checks Search makes first.
+func BuildQueryForTest(x *Index, r SearchRequest) (query.Query, SearchRequest, error) {
+	if err := r.normalize(); err != nil {
+		return nil, r, err
+	}
+	q, err := x.buildQuery(r)
+	return q, r, err
+}
+
+// MaxFuzzyTermsForTest is the index's cap on words searched with typos.
+func MaxFuzzyTermsForTest(x *Index) int { return x.cfg.MaxFuzzyTerms }

@@ -236,7 +236,9 @@ func (r *SearchRequest) normalize() error {
 	if r.Page < 1 || r.PerPage < 1 || r.PerPage > MaxPerPage {
 		return fmt.Errorf("%w: page debe ser ≥ 1 y per_page entre 1 y %d / page must be ≥ 1, per_page 1–%d", ErrInvalid, MaxPerPage, MaxPerPage)
 	}
-	if r.Page*r.PerPage > MaxSearchWindow {
+	// Divided, not multiplied: page=2^62 with per_page=4 overflowed to 0,
+	// passed, and made Bleve index a slice at -4 (a panic).
+	if r.Page > MaxSearchWindow/r.PerPage {
 		return fmt.Errorf("%w: no se puede paginar más allá de %d resultados; afine la búsqueda / cannot page past %d results, narrow the search", ErrInvalid, MaxSearchWindow, MaxSearchWindow)
 	}
 	if r.From != nil && r.To != nil && !r.From.Before(*r.To) {

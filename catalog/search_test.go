@@ -15,7 +15,7 @@ import (
 )
 
 // openIndex opens a real index on t.TempDir() over cat, closed on cleanup.
-func openIndex(t *testing.T, cat *catalog.Catalog, path string) *catalog.Index {
+func openIndex(t testing.TB, cat *catalog.Catalog, path string) *catalog.Index {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "index")
@@ -40,7 +40,7 @@ type fixture struct {
 }
 
 // addAssets commits fixtures to the catalog and returns their ids.
-func addAssets(t *testing.T, cat *catalog.Catalog, fs ...fixture) []string {
+func addAssets(t testing.TB, cat *catalog.Catalog, fs ...fixture) []string {
 	t.Helper()
 	var ids []string
 	for _, f := range fs {
@@ -79,7 +79,7 @@ func itoa(n int) string {
 }
 
 // waitIndexed waits until the catalog has nothing left to index.
-func waitIndexed(t *testing.T, cat *catalog.Catalog) {
+func waitIndexed(t testing.TB, cat *catalog.Catalog) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -98,7 +98,7 @@ func waitIndexed(t *testing.T, cat *catalog.Catalog) {
 }
 
 // waitSearchable waits until a rebuild is over.
-func waitSearchable(t *testing.T, x *catalog.Index) {
+func waitSearchable(t testing.TB, x *catalog.Index) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for x.Rebuilding() {

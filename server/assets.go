@@ -175,7 +175,7 @@ func newAssetFrom(f map[string][]string, filename, userID string) catalog.NewAss
 }
 
 // cleanFilename keeps the user's name as metadata only: NFC (macOS sends
-// NFD), no path, no control characters, at most 255 bytes.
+// NFD), no path, no control characters, never "." or "..", at most 255 bytes.
 func cleanFilename(name string) string {
 	name = norm.NFC.String(name)
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -191,7 +191,9 @@ func cleanFilename(name string) string {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
 	}
-	if strings.TrimSpace(name) == "" {
+	// "." and ".." name folders, not files: a ZIP or a browser must never
+	// be handed one.
+	if n := strings.TrimSpace(name); n == "" || n == "." || n == ".." {
 		return "sin-nombre"
 	}
 	return name

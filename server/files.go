@@ -4,7 +4,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -116,7 +115,26 @@ func attachment(name string) string {
 		v = "attachment"
 	}
 	if fallback != name {
-		v += "; filename*=UTF-8''" + url.PathEscape(name)
+		v += "; filename*=UTF-8''" + rfc5987Escape(name)
 	}
 	return v
+}
+
+// rfc5987Escape percent-encodes every byte of s but RFC 5987's attr-char.
+// url.PathEscape is not enough: it leaves ':', '=' and '@', which end the
+// value for strict parsers (Go's mime.ParseMediaType refused "reunión: 10:30.mov").
+func rfc5987Escape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -65,10 +66,25 @@ func (w *tusErrorWriter) complete() bool {
 // read deadlines through it).
 func (w *tusErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// tusErrCode is the shape of tusd's error codes, as in "ERR_UPLOAD_NOT_FOUND: …".
+var tusErrCode = regexp.MustCompile(`^ERR_[A-Z0-9_]+$`)
+
 func (w *tusErrorWriter) flush() {
 	w.rewrite = false
-	code, msg, _ := strings.Cut(strings.TrimSpace(w.body.String()), ": ")
+	text := strings.TrimSpace(w.body.String())
+	code, msg, ok := strings.Cut(text, ": ")
+	if !ok || !tusErrCode.MatchString(code) {
+		// Not tusd's "ERR_CODE: message": a HEAD's error has no body at all.
+		// The status then names the error, so the client always gets a code.
+		code, msg = "", text
+	}
 	code = strings.ToLower(strings.TrimPrefix(code, "ERR_"))
+	if code == "" {
+		code = strings.ToLower(strings.ReplaceAll(http.StatusText(w.status), " ", "_"))
+	}
+	if code == "" {
+		code = "error"
+	}
 	if w.status >= 500 {
 		id := catalog.NewID(time.Now())
 		w.s.cfg.Log.Error("tus request failed", "error_id", id, "method", w.req.Method, "path", w.req.URL.Path, "err", w.body.String())
@@ -76,6 +92,9 @@ func (w *tusErrorWriter) flush() {
 	}
 	if msg == "" {
 		msg = http.StatusText(w.status)
+	}
+	if msg == "" {
+		msg = "HTTP " + strconv.Itoa(w.status)
 	}
 	body := mustJSON(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 	h := w.Header()

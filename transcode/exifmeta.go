@@ -75,7 +75,7 @@ func parseCaptureTime(dt, subsec, offset string, zone *time.Location) *time.Time
 		loc = time.UTC
 	} else if offset != "" {
 		off, err := time.Parse("-07:00", offset)
-		if err != nil {
+		if err != nil || !plausibleOffset(off) {
 			return nil
 		}
 		_, secs := off.Zone()
@@ -86,6 +86,14 @@ func parseCaptureTime(dt, subsec, offset string, zone *time.Location) *time.Time
 		return nil
 	}
 	return &t
+}
+
+// plausibleOffset reports whether t's UTC offset is one a clock can have
+// (real ones lie within ±14 h; ±18 h is ISO 8601's bound). time.Parse takes
+// "+24:00", which JSON (RFC 3339) cannot write: the asset could not be saved.
+func plausibleOffset(t time.Time) bool {
+	_, secs := t.Zone()
+	return secs >= -18*3600 && secs <= 18*3600
 }
 
 // parseGPS prefers exiftool's signed Composite values and falls back to the

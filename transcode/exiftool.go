@@ -123,6 +123,12 @@ func (e *ExifTool) Read(ctx context.Context, path string) (map[string]any, error
 			return nil, fmt.Errorf("transcode: exiftool %s: %w", abs, err)
 		}
 	}
+	return decodeExifOutput(abs, out, stderr)
+}
+
+// decodeExifOutput reads exiftool's answer about the file at abs: a JSON
+// array of one object, numbers kept as json.Number.
+func decodeExifOutput(abs string, out, stderr []byte) (map[string]any, error) {
 	var tags []map[string]any
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.UseNumber()

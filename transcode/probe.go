@@ -30,6 +30,10 @@ var avFormats = []string{
 // one with thousands of streams is not media we want.
 const maxProbeOutput = 1 << 20
 
+// maxProbeFrameRate is the highest frame rate taken from a file's headers;
+// past it the rate is unknown (0). High-speed cameras record 1,000 fps.
+const maxProbeFrameRate = 100_000
+
 // maxVideoPixels refuses frame sizes no camera makes (8K is 33 MP) before
 // a decoder tries to allocate them.
 const maxVideoPixels = 8192 * 8192
@@ -114,14 +118,19 @@ func probeMedia(ctx context.Context, cfg AVConfig, path string) (mediaProbe, err
 	if stdout.overflow {
 		return mediaProbe{}, unsupportedFormat("ffprobe's description is over %d bytes", maxProbeOutput)
 	}
+	p, err := parseProbe(stdout.buf)
+	p.path = path
+	return p, err
+}
+
+// parseProbe reads ffprobe's JSON description of a file.
+func parseProbe(data []byte) (mediaProbe, error) {
 	var out probeOutput
-	if err := json.Unmarshal(stdout.buf, &out); err != nil {
+	if err := json.Unmarshal(data, &out); err != nil {
 		// ffprobe's JSON is sound; values out of range are the file's.
 		return mediaProbe{}, unsupportedFormat("ffprobe's description is unreadable: %v", err)
 	}
-	p, err := analyse(out)
-	p.path = path
-	return p, err
+	return analyse(out)
 }
 
 var notOnWhitelist = regexp.MustCompile(`\[([^\]@ ]+) @ 0x[0-9a-f]+\] Format not on whitelist`)
@@ -154,13 +163,16 @@ func analyse(out probeOutput) (mediaProbe, error) {
 	default:
 		return p, unsupportedFormat("no decodable audio or video stream in %s", out.Format.FormatName)
 	}
-	p.Duration = atof(out.Format.Duration)
+	p.Duration = seconds(out.Format.Duration)
 	for _, s := range []*probeStream{p.Video, p.Audio} {
 		if s != nil && p.Duration == 0 {
-			p.Duration = atof(s.Duration)
+			p.Duration = seconds(s.Duration)
 		}
 	}
-	p.Bitrate = int64(atof(out.Format.BitRate))
+	// Converted unchecked, a bit_rate of "1e300" became a negative int64.
+	if br := atof(out.Format.BitRate); br < 1<<62 {
+		p.Bitrate = int64(br)
+	}
 	if v := p.Video; v != nil {
 		if int64(v.Width)*int64(v.Height) > maxVideoPixels {
 			return p, unsupportedFormat("video frames of %d×%d are over the limit of %d pixels", v.Width, v.Height, maxVideoPixels)
@@ -173,6 +185,9 @@ func analyse(out probeOutput) (mediaProbe, error) {
 		}
 		if p.FrameRate = rational(v.AvgFrameRate); p.FrameRate == 0 {
 			p.FrameRate = rational(v.RFrameRate)
+		}
+		if p.FrameRate > maxProbeFrameRate {
+			p.FrameRate = 0 // unknown: "1/1e-320" is +Inf, which the asset's JSON cannot hold
 		}
 	}
 	p.CapturedAt = capturedAt(out.Format.Tags, p.Video, p.Audio)
@@ -243,10 +258,14 @@ func streamRotation(s *probeStream) int {
 }
 
 // displaySize applies the sample aspect ratio (to the width, as players
-// do) and a quarter-turn rotation to a stored frame size.
+// do) and a quarter-turn rotation to a stored frame size. A ratio that
+// would take the frame to no pixels or past maxVideoPixels is not a real
+// one and is ignored: unchecked, a SAR of "1e300:1" made the width negative.
 func displaySize(w, h int, sar float64, rotation int) (int, int) {
 	if sar > 0 && math.Abs(sar-1) > 1e-6 {
-		w = int(math.Round(float64(w) * sar))
+		if dw := math.Round(float64(w) * sar); dw >= 1 && dw*float64(h) <= maxVideoPixels {
+			w = int(dw)
+		}
 	}
 	if rotation == 90 || rotation == 270 {
 		w, h = h, w
@@ -258,7 +277,7 @@ func displaySize(w, h int, sar float64, rotation int) (int, int) {
 // offset, to creation_time (UTC, and often the muxing time of an editor or
 // a zero date).
 func capturedAt(tags map[string]string, streams ...*probeStream) *time.Time {
-	if t, err := time.Parse("2006-01-02T15:04:05-0700", tags["com.apple.quicktime.creationdate"]); err == nil && plausibleDate(t) {
+	if t, err := time.Parse("2006-01-02T15:04:05-0700", tags["com.apple.quicktime.creationdate"]); err == nil && plausibleDate(t) && plausibleOffset(t) {
 		return &t
 	}
 	cands := []string{tags["creation_time"]}
@@ -351,6 +370,15 @@ func rational(s string) float64 {
 		return 0
 	}
 	return n / d
+}
+
+// seconds parses a duration in seconds; 0 (unknown) when it is not one or
+// does not fit a time.Duration (the job deadlines are computed from it).
+func seconds(s string) float64 {
+	if v := atof(s); v < float64(math.MaxInt64/int64(time.Second)) {
+		return v
+	}
+	return 0
 }
 
 // atof parses a finite, non-negative number; anything else is 0.
