@@ -42,6 +42,9 @@ const usage = `acervo — archivo de medios / media archive
   acervo reindex [--data ./data]                  rebuild the search index from the catalog (server stopped)
   acervo user add USERNAME [--role R] [--name N]  create a user (password from ACERVO_PASSWORD or prompt)
   acervo user passwd USERNAME                     change a password
+  acervo backup [--data ./data] DIR               copy the data folder into DIR, also while serving
+                                                  (then the token of an admin in ACERVO_TOKEN, --url)
+  acervo verify [--data ./data] [--rate 50]       re-hash every original; exit 3 on damage
 
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
 ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
@@ -75,6 +78,10 @@ func main() {
 		err = reindexCmd(os.Args[2:])
 	case "user":
 		err = userCmd(os.Args[2:])
+	case "backup":
+		err = backupCmd(os.Args[2:])
+	case "verify":
+		err = verifyCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -84,6 +91,10 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "acervo:", err)
+		var ec *exitCode
+		if errors.As(err, &ec) {
+			os.Exit(ec.code)
+		}
 		os.Exit(1)
 	}
 }
