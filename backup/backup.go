@@ -85,7 +85,9 @@ type Report struct {
 	Originals    Counts `json:"originals"`
 	Renditions   Counts `json:"renditions"`
 	// Problems are originals missing or damaged in the source: not
-	// copied (a good copy from an earlier backup is kept).
+	// copied. A good copy from an earlier backup is kept, and is not
+	// re-read, so only a source original gone or of another size is
+	// reported then (acervo verify finds altered bytes).
 	Problems []Problem `json:"problems"`
 	// Warnings are renditions that are missing or differ from their
 	// record (remade since the snapshot, or damaged); they can be made
@@ -235,7 +237,16 @@ func copyAsset(ctx context.Context, src, dst *disk.Store, a catalog.Asset, buf [
 		return err
 	}
 	if info, err := dst.Stat(ctx, key); err == nil && info.Size == a.Size {
-		report(func() { rep.Originals.Skipped++; *done += a.Size })
+		// Kept without reading the source; a stat still finds a source
+		// original gone or cut (the backup's copy is the good one then).
+		prob := statOriginal(ctx, src, key, a)
+		report(func() {
+			rep.Originals.Skipped++
+			*done += a.Size
+			if prob != nil {
+				rep.Problems = append(rep.Problems, *prob)
+			}
+		})
 	} else {
 		w, err := dst.Create(ctx)
 		if err != nil {
@@ -281,6 +292,25 @@ func copyAsset(ctx context.Context, src, dst *disk.Store, a catalog.Asset, buf [
 		})
 	}
 	return nil
+}
+
+// statOriginal reports an original missing or of the wrong size in src.
+func statOriginal(ctx context.Context, src storage.Store, key string, a catalog.Asset) *Problem {
+	prob := &Problem{Asset: a.ID, Filename: a.Filename, Path: localPath(src, key), WantSize: a.Size, WantSHA: a.SHA256}
+	info, err := src.Stat(ctx, key)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		prob.Problem = Missing
+	case err != nil:
+		prob.Problem, prob.Detail = Unreadable, err.Error()
+	case info.Size < a.Size:
+		prob.Problem, prob.GotSize = Truncated, info.Size
+	case info.Size > a.Size:
+		prob.Problem, prob.GotSize = Grown, info.Size
+	default:
+		return nil
+	}
+	return prob
 }
 
 // copyRendition copies one rendition unless the backup's copy is as large

@@ -131,6 +131,9 @@ func (s Source) fetch(ctx context.Context, w io.Writer) (int64, error) {
 		}
 		return 0, fmt.Errorf("backup: GET %s: %s: %s", url, resp.Status, msg)
 	}
+	if p := resp.Header.Get("Acervo-Catalog-Path"); p != "" && !sameFile(p, filepath.Join(s.Data, "catalog.db")) {
+		return 0, fmt.Errorf("backup: the server at %s serves the catalog %s, not the one in %s: point --url at the server of --data", s.URL, p, s.Data)
+	}
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {
 		return n, fmt.Errorf("backup: receive snapshot: %w", err)
@@ -159,4 +162,13 @@ func (s Source) openSnapshot(ctx context.Context, dir string) (cat *catalog.Cata
 		return nil, how, nil, err
 	}
 	return cat, how, func() { cat.Close(); remove() }, nil
+}
+
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }

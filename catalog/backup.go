@@ -31,6 +31,9 @@ func (c *Catalog) Snapshot(w io.Writer) (n int64, err error) {
 	return n, nil
 }
 
+// Path is the catalog's file.
+func (c *Catalog) Path() string { return c.db.Path() }
+
 // OpenReadOnly opens an existing catalog file for reading only: a snapshot
 // or a backup's catalog, or a stopped server's. It neither creates buckets
 // nor migrates, and it takes bbolt's shared lock, so it waits LockTimeout

@@ -21,7 +21,8 @@ import (
 // it: bbolt's read transaction stays open only while a local disk is
 // written, never while a slow client reads, since a writer that must grow
 // the catalog waits for every open read transaction. One snapshot is made
-// at a time (409 while another is); the request is audited before it is
+// at a time (409 while another is). Acervo-Catalog-Path names the catalog
+// file, for the client to check it is the data folder it copies. The request is audited before it is
 // made, so the snapshot holds its own entry.
 func (s *Server) getCatalogSnapshot(c echo.Context) error {
 	select {
@@ -57,6 +58,11 @@ func (s *Server) getCatalogSnapshot(c echo.Context) error {
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	h.Set("Content-Disposition", attachment("catalog.db"))
 	h.Set("Cache-Control", "no-store")
+	// So `acervo backup --data D` can tell that this server's catalog is
+	// D's, not another data folder's (it reads D's files next).
+	if p, err := filepath.Abs(s.cat.Path()); err == nil {
+		h.Set("Acervo-Catalog-Path", p)
+	}
 	c.Response().WriteHeader(http.StatusOK)
 	// *os.File: net/http sends it with sendfile(2).
 	if _, err := io.Copy(c.Response(), f); err != nil {

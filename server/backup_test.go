@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/comsoc/acervo/catalog"
@@ -31,6 +32,9 @@ func TestCatalogSnapshot(t *testing.T) {
 	}
 	if got, want := resp.Header.Get("Content-Length"), strconv.Itoa(len(body)); got != want || len(body) == 0 {
 		t.Errorf("Content-Length %s for %s bytes", got, want)
+	}
+	if got := resp.Header.Get("Acervo-Catalog-Path"); !filepath.IsAbs(got) || !strings.HasSuffix(got, ".db") {
+		t.Errorf("Acervo-Catalog-Path %q, want the catalog file's absolute path", got)
 	}
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	if err := os.WriteFile(path, body, 0o600); err != nil {
