@@ -186,6 +186,12 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 	rep.Seconds = rep.Elapsed.Seconds()
 	slices.SortFunc(rep.Problems, func(a, b Problem) int { return strings.Compare(a.Asset, b.Asset) })
 	slices.Sort(rep.Warnings)
+	if rep.Problems == nil {
+		rep.Problems = []Problem{}
+	}
+	if rep.Warnings == nil {
+		rep.Warnings = []string{}
+	}
 	return rep, nil
 }
 

@@ -62,7 +62,7 @@ func (f *folder) add(n, size int) {
 	}
 	for range n {
 		b := make([]byte, size)
-		rng := rand.NewChaCha8([32]byte{byte(len(f.ids)), 1})
+		rng := rand.NewChaCha8([32]byte{byte(len(f.ids)), byte(len(f.ids) >> 8), 1})
 		rng.Read(b)
 		sum := sha256.Sum256(b)
 		sha := hex.EncodeToString(sum[:])
