@@ -17,7 +17,7 @@ import (
 )
 
 // TestSoakBackup: the backup test of backup_test.go at soak size. A data
-// folder of big originals (40 × 25 MiB; --quick 12 × 16 MiB) and photos is
+// folder of big originals (40 × 25 MiB; --quick 8 × 16 MiB) and photos is
 // backed up while four clients keep uploading; a server started on the
 // backup has every original acknowledged before it began, byte for byte,
 // and finds them; bbolt's check, the audit chain and `acervo verify` pass
@@ -29,7 +29,7 @@ func TestSoakBackup(t *testing.T) {
 	requireTools(t, "exiftool", "djpeg")
 	bigs, sizeMB := 40, 25
 	if quick() {
-		bigs, sizeMB = 12, 16
+		bigs, sizeMB = 8, 16
 	}
 	bin := buildAcervo(t)
 	root := t.TempDir()
