@@ -22,8 +22,8 @@ import (
 // written, never while a slow client reads, since a writer that must grow
 // the catalog waits for every open read transaction. One snapshot is made
 // at a time (409 while another is). Acervo-Catalog-Path names the catalog
-// file, for the client to check it is the data folder it copies. The request is audited before it is
-// made, so the snapshot holds its own entry.
+// file, for the client to check it copies that data folder. The request
+// is audited before the snapshot is made, so the snapshot holds its entry.
 func (s *Server) getCatalogSnapshot(c echo.Context) error {
 	select {
 	case s.backupSlot <- struct{}{}:
