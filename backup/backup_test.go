@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,12 +193,36 @@ func TestRunReportsDamagedOriginals(t *testing.T) {
 	}
 }
 
-func TestRunRefusesOverlap(t *testing.T) {
+// TestRunRefusesOverlapAndBusyDir: no backup into the data folder, a
+// folder inside it or one holding it, nor into a backup another backup
+// is writing or a server has open.
+func TestRunRefusesOverlapAndBusyDir(t *testing.T) {
 	f := newFolder(t, 1, 1000)
 	for _, dir := range []string{f.data, filepath.Join(f.data, "respaldo"), filepath.Dir(f.data)} {
 		if _, err := Run(context.Background(), Config{Source: Source{Data: f.data}, Dir: dir}); err == nil {
 			t.Errorf("backup of %s into %s: no error", f.data, dir)
 		}
+	}
+	dir := filepath.Join(t.TempDir(), "respaldo")
+	run(t, f.data, dir)
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), Config{Source: Source{Data: f.data}, Dir: dir}); err == nil || !strings.Contains(err.Error(), "another acervo backup") {
+		t.Errorf("backup into a folder another backup holds: %v", err)
+	}
+	d.Close()
+	served, err := catalog.Open(catalog.Config{Path: filepath.Join(dir, "catalog.db")}) // as acervo serve --data dir would
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer served.Close()
+	if _, err := Run(context.Background(), Config{Source: Source{Data: f.data}, Dir: dir}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("backup into a folder a server has open: %v", err)
 	}
 }
 
