@@ -44,6 +44,10 @@ const usage = `acervo — archivo de medios / media archive
   acervo reindex [--data ./data]                  rebuild the search index from the catalog (server stopped)
   acervo user add USERNAME [--role R] [--name N]  create a user (password from ACERVO_PASSWORD or prompt)
   acervo user passwd USERNAME                     change a password
+  acervo backup [--data ./data] [--url U] DIR     copy the data folder into DIR, also while serving;
+                                                  again into DIR: only what is new; exit 3 on damage
+  acervo verify [--data ./data] [--rate 50]       re-hash every original (MB/s; 0 = unlimited);
+                                                  exit 3 on damage; --json for scripts
 
 Environment: ACERVO_ADDR, ACERVO_DATA, ACERVO_WORKERS, ACERVO_ADMIN_PASSWORD,
 ACERVO_TRUSTED_PROXIES (comma-separated CIDRs), ACERVO_SECURE_COOKIES=1,
@@ -56,6 +60,8 @@ ACERVO_UPLOAD_IDLE_TIMEOUT (cut an upload that sends nothing this long; default 
 ACERVO_UPLOAD_MIN_RATE (bytes/s an upload must average over that window; default 2048),
 ACERVO_MIN_FREE_MB (disk left free for the catalog and renditions; uploads that would
 cross it get 507; default 256).
+Backup and verify while acervo serve runs ask it for the catalog: ACERVO_TOKEN (an
+admin's bearer token), ACERVO_URL (default http://127.0.0.1:8080).
 `
 
 func main() {
@@ -77,6 +83,10 @@ func main() {
 		err = reindexCmd(os.Args[2:])
 	case "user":
 		err = userCmd(os.Args[2:])
+	case "backup":
+		err = backupCmd(os.Args[2:])
+	case "verify":
+		err = verifyCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -86,6 +96,10 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "acervo:", err)
+		var ec *exitCode
+		if errors.As(err, &ec) {
+			os.Exit(ec.code)
+		}
 		os.Exit(1)
 	}
 }

@@ -53,6 +53,7 @@ const (
 	AuditUserSessions    = "user.sessions_revoked"
 	AuditTokenCreate     = "token.create"
 	AuditTokenDelete     = "token.delete"
+	AuditBackup          = "backup.catalog" // a snapshot of the catalog was taken (acervo backup, acervo verify)
 )
 
 var bAudit = []byte("audit") // big-endian sequence → AuditEntry

@@ -155,6 +155,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"DELETE /api/v1/users/:id/sessions": {{path: "/api/v1/users/" + victim.ID + "/sessions", min: adminOnly}},
 		"GET /api/v1/audit":                 {{path: "/api/v1/audit", min: adminOnly}},
 		"GET /api/v1/audit/verify":          {{path: "/api/v1/audit/verify", min: adminOnly}},
+		"GET /api/v1/backup/catalog":        {{path: "/api/v1/backup/catalog", min: adminOnly}},
 		"POST /api/v1/jobs/:id/retry":       {{path: "/api/v1/jobs/nope/retry", min: adminOnly}},
 		"POST /api/v1/uploads/":             {{path: "/api/v1/uploads/", min: contributorUp}},
 		"HEAD /api/v1/uploads/:id":          {{path: "/api/v1/uploads/nope", min: contributorUp}},

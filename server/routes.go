@@ -84,6 +84,7 @@ func (s *Server) routes() {
 	authed.DELETE("/users/:id/sessions", s.revokeUserSessions, admin)
 	authed.GET("/audit", s.getAudit, admin)
 	authed.GET("/audit/verify", s.verifyAudit, admin)
+	authed.GET("/backup/catalog", s.getCatalogSnapshot, admin) // backup.go
 
 	// The public authenticity check (verify.go, verify_page.go).
 	e.GET("/verify", s.verifyPage, verifyPolicy)

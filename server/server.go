@@ -167,6 +167,8 @@ type Server struct {
 	tus *tusUploads
 	// ui renders the browser pages.
 	ui *ui.UI
+	// backupSlot holds a token while a catalog snapshot is taken.
+	backupSlot chan struct{}
 }
 
 // New builds the server and its routes.
@@ -181,6 +183,7 @@ func New(cfg Config) (*Server, error) {
 		watermarkSlots: make(chan struct{}, 2),
 		notifier:       cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
 		verifyLimit: newTokenBuckets(cfg.Verify.PerMinute), verifySlots: make(chan struct{}, cfg.Verify.MaxConcurrent),
+		backupSlot: make(chan struct{}, 1),
 	}
 	// Read once: every request to a locked share link checks its cookie.
 	if s.unlockKey, err = cfg.Catalog.Secret("share-unlock"); err != nil {
