@@ -68,10 +68,17 @@ func TestHostileMediaCorpus(t *testing.T) {
 		}
 	})
 	watch := watchFolder(t, secret) // from before the server starts to after it stops
+	// The public check runs the corpus too, more than the default 6 a minute.
+	t.Setenv("ACERVO_VERIFY_PER_MINUTE", "1000")
 	srv := startServer(t, bin, data, logs)
 	pid := srv.cmd.Process.Pid
 	hc := &http.Client{Timeout: 30 * time.Second}
 	a := &api{base: srv.base, token: createToken(t, hc, srv.base), hc: hc}
+
+	// First the public, anonymous check (/verify): it decodes a file the
+	// way ingest does, and before the uploads nothing is archived, so no
+	// answer can come from the hash alone.
+	verified := verifyCorpus(t, a, srv, pid, corpus)
 
 	results := make([]hostileResult, len(corpus))
 	// The row is written however the test ends, a t.Fatal included.
@@ -94,8 +101,8 @@ func TestHostileMediaCorpus(t *testing.T) {
 			}
 		default:
 		}
-		figure := fmt.Sprintf("%d files: %d refused, %d failed with reason, %d processed safely, %d restarts, %d canary reads, %d listener connections (%.0f s)",
-			len(corpus), refused, failed, safe, crashes, len(watch.stop()), lis.conns.Load(), time.Since(began).Seconds())
+		figure := fmt.Sprintf("%d files: %d refused, %d failed with reason, %d processed safely; /verify: %d refused, %d answered; %d restarts, %d canary reads, %d listener connections (%.0f s)",
+			len(corpus), refused, failed, safe, verified.refused, verified.answered, crashes, len(watch.stop()), lis.conns.Load(), time.Since(began).Seconds())
 		res := "pass"
 		if t.Failed() {
 			res = "FAIL"
@@ -151,6 +158,48 @@ func TestHostileMediaCorpus(t *testing.T) {
 	if n := lis.conns.Load(); n > 0 {
 		t.Errorf("the listener at %s got %d connections", lis.addr, n)
 	}
+}
+
+// verifyCounts are the answers of /verify to the corpus.
+type verifyCounts struct{ refused, answered int }
+
+// verifyCorpus sends every file to the public check. Files that fail or
+// are refused at upload must be refused with a JSON 4xx here too; real
+// media gets an answer (none: nothing is archived yet).
+func verifyCorpus(t *testing.T, a *api, srv *serverProc, pid int, corpus []hostileFile) (n verifyCounts) {
+	t.Helper()
+	for _, f := range corpus {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", f.name)
+		fw.Write(f.data)
+		mw.Close()
+		resp, err := a.hc.Post(a.base+"/api/v1/verify", mw.FormDataContentType(), &body)
+		if err != nil {
+			t.Fatalf("verify %s: %v", f.name, err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var ans struct {
+			Match string `json:"match"`
+			Error struct{ Code, Message string }
+		}
+		json.Unmarshal(raw, &ans)
+		switch {
+		case resp.StatusCode == http.StatusOK && f.want == wantSafe && ans.Match == "none":
+			n.answered++
+		case resp.StatusCode >= 400 && resp.StatusCode < 500 && f.want != wantSafe && strings.Contains(ans.Error.Message, " / "):
+			n.refused++
+		default:
+			t.Errorf("verify %s (%s): %d %s; want %s", f.name, f.what,
+				resp.StatusCode, raw, map[bool]string{true: "200 none", false: "a bilingual JSON 4xx"}[f.want == wantSafe])
+		}
+		t.Logf("verify %s: %d %s%s", f.name, resp.StatusCode, ans.Match, ans.Error.Code)
+		if err := healthy(a, srv, pid); err != nil {
+			t.Fatalf("after verifying %s: %v", f.name, err)
+		}
+	}
+	return n
 }
 
 // hostileResult is what the server made of one corpus file.
