@@ -66,6 +66,7 @@ func hostileCorpus(tg corpusTargets, silentFLAC []byte) []hostileFile {
 		{name: "script-html.png", what: "HTML with <script> named .png", data: []byte(htmlScript), want: wantRefused},
 		{name: "poliglota.jpg", what: "JPEG with a <script> comment and a ZIP (HTML inside) appended", data: jpegZip(small), want: wantSafe},
 		{name: "poliglota.gif", what: "GIF89a/JavaScript polyglot", data: []byte(gifJS), want: wantRefused},
+		{name: "externo.pdf", what: "PDF whose page content is the canary (external stream /F), with JavaScript on open and a link to the listener", data: externalPDF(tg), want: wantSafe},
 		{name: "diez-horas.flac", what: "FLAC whose STREAMINFO declares 10 h of silence, holding 2 s", data: flacDeclaring(silentFLAC, 10*3600*8000), want: wantSafe},
 	}
 }
@@ -80,6 +81,21 @@ const (
 // hlsPlaylist is a one-segment HLS playlist of url.
 func hlsPlaylist(url string) []byte {
 	return []byte("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n" + url + "\n#EXT-X-ENDLIST\n")
+}
+
+// externalPDF is a one-page PDF whose content stream lives in another
+// file (PDF's external streams: the stream dictionary's /F names it), that
+// runs JavaScript when opened and links to a URL: a renderer or text
+// extractor that followed any of them would read or fetch what it names.
+func externalPDF(tg corpusTargets) []byte {
+	return []byte("%PDF-1.4\n" +
+		"1 0 obj <</Type/Catalog/Pages 2 0 R/OpenAction 5 0 R>> endobj\n" +
+		"2 0 obj <</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n" +
+		"3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R/Annots[6 0 R]>> endobj\n" +
+		"4 0 obj <</Length 0/F (" + tg.canary + ")>> stream\nendstream\nendobj\n" +
+		"5 0 obj <</S/JavaScript/JS(this.submitForm\\(\"" + tg.http + "/\"\\))>> endobj\n" +
+		"6 0 obj <</Type/Annot/Subtype/Link/Rect[0 0 200 200]/A<</S/URI/URI(" + tg.http + "/enlace)>>>> endobj\n" +
+		"trailer <</Root 1 0 R>>\n%%EOF\n")
 }
 
 // ftypBox is the ftyp box an MP4 starts with: enough for a sniffer that

@@ -33,7 +33,7 @@ import (
 // scripts/test runs it as is; scripts/soak runs it as its "hostile" part,
 // and then it adds its row to the soak's table.
 func TestHostileMediaCorpus(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe", "exiftool", "djpeg", "cjpeg")
+	requireTools(t, "ffmpeg", "ffprobe", "exiftool", "djpeg", "cjpeg", "pdfinfo", "pdftoppm", "pdftotext", "tesseract")
 	began := time.Now()
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "fuera-del-archivo")
@@ -374,6 +374,14 @@ func checkSafeFiles(t *testing.T, a *api, results []hostileResult) {
 			// SRT or ASS only, and our format allowlist would refuse HLS).
 			if r.asset.Kind != catalog.KindVideo || r.asset.Renditions["proxy.mp4"].URL == "" {
 				t.Errorf("gab2-video.avi: kind %q, renditions %v; want a video with its proxy", r.asset.Kind, keys(r.asset.Renditions))
+			}
+		case "externo.pdf":
+			// A real one-page PDF, blank: rendered and read (its text
+			// layer, then OCR) by poppler and tesseract, which follow
+			// neither the external stream nor the script nor the link
+			// (the canary and listener checks); its preview is our JPEG.
+			if r.asset.Kind != catalog.KindDocument || r.asset.Renditions["preview.jpg"].URL == "" {
+				t.Errorf("externo.pdf: kind %q, renditions %v; want a document with its preview", r.asset.Kind, keys(r.asset.Renditions))
 			}
 		case "diez-horas.flac":
 			// A header may say ten hours; the archive records what there
