@@ -6,9 +6,9 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"image"
-	"image/color"
 	"image/png"
 	"math/rand/v2"
+	"slices"
 )
 
 // The files of the hostile media corpus (hostile_test.go), all made here
@@ -57,9 +57,9 @@ func hostileCorpus(tg corpusTargets, silentFLAC []byte) []hostileFile {
 		{name: "lista-archivo.mp4", what: "HLS playlist of file:// the canary, named .mp4", data: hlsFile, want: wantRefused},
 		{name: "lista-http.mp4", what: "HLS playlist of http://127.0.0.1 (listener), named .mp4", data: hlsHTTP, want: wantRefused},
 		{name: "concat.mov", what: "ffconcat list of the canary, named .mov", data: []byte("ffconcat version 1.0\nfile " + tg.canary + "\nduration 2\n"), want: wantRefused},
-		{name: "lista-con-ftyp.mp4", what: "HLS playlist behind an MP4 ftyp box (passes the sniffer)", data: append(ftypBox(), hlsFile...), want: wantFailed, reason: "unsupported format"},
+		{name: "lista-con-ftyp.mp4", what: "HLS playlist behind an MP4 ftyp box (passes the sniffer)", data: slices.Concat(ftypBox(), hlsFile), want: wantFailed, reason: "unsupported format"},
 		{name: "gab2.avi", what: "AVI whose GAB2 subtitle holds an HLS playlist of the canary, no video", data: gab2AVI(hlsFile, nil, 0, 0), want: wantFailed, reason: "no decodable audio or video"},
-		{name: "gab2-video.avi", what: "real MJPEG AVI with a GAB2 subtitle holding HLS playlists of the canary and the listener", data: gab2AVI(append(hlsFile, hlsHTTP...), small, 64, 48), want: wantSafe},
+		{name: "gab2-video.avi", what: "real MJPEG AVI with a GAB2 subtitle holding HLS playlists of the canary and the listener", data: gab2AVI(slices.Concat(hlsFile, hlsHTTP), small, 64, 48), want: wantSafe},
 		{name: "gigante.avi", what: "MJPEG AVI whose headers and frames declare 16384×16384", data: gab2AVI(nil, patchSOF(small, 16384, 16384), 16384, 16384), want: wantFailed, reason: "16384×16384"},
 		{name: "script.svg", what: "SVG with <script>", data: []byte(svgScript), want: wantRefused},
 		{name: "script-svg.jpg", what: "SVG with <script> named .jpg", data: []byte(svgScript), want: wantRefused},
@@ -188,13 +188,13 @@ func bombTIFF(w, h uint32) []byte {
 	return append(b, make([]byte, 16)...)
 }
 
-// bombWebP is an extended (VP8X) WebP whose canvas is w×h, followed by a
-// tiny lossless image.
+// bombWebP is an extended (VP8X) WebP whose canvas is w×h.
 func bombWebP(w, h uint32) []byte {
 	vp8x := []byte{0, 0, 0, 0}
 	vp8x = append(vp8x, byte(w-1), byte((w-1)>>8), byte((w-1)>>16))
 	vp8x = append(vp8x, byte(h-1), byte((h-1)>>8), byte((h-1)>>16))
-	// A VP8L header of a 1×1 image: signature 0x2f, then 14-bit sizes − 1.
+	// A few bytes of lossless image (signature 0x2f, a 1×1 size): never
+	// read, the canvas size is refused first.
 	vp8l := []byte{0x2f, 0, 0, 0, 0x10, 0x07, 0x10, 0x11, 0x11, 0x88, 0x88, 0xfe, 0x07, 0x00}
 	body := []byte("WEBP")
 	body = append(body, riffChunk("VP8X", vp8x)...)
@@ -226,8 +226,10 @@ func le32s(vs ...uint32) []byte {
 
 // gab2AVI is an AVI in the shape of the known ffmpeg exploit: a "txts"
 // stream whose chunk starts "GAB2" and carries a playlist for ffmpeg to
-// probe as a subtitle file (an unpatched ffmpeg opened it with the HLS
-// demuxer and read whatever it listed). With frame, it also carries an
+// probe as a subtitle file (ffmpeg before the 2017 fix for CVE-2017-9993
+// opened it with the HLS demuxer and read whatever it listed; since, it
+// takes only SRT or ASS there, and Acervo's format allowlist, passed down
+// to nested demuxers, would refuse HLS anyway). With frame, it also carries an
 // MJPEG video stream of w×h (as declared in its headers) of 25 copies of
 // frame, so the file is otherwise a real video.
 func gab2AVI(playlist, frame []byte, w, h uint32) []byte {
@@ -298,7 +300,6 @@ func noisyPNG(seed uint64, w, h int) []byte {
 	for i := range img.Pix {
 		img.Pix[i] = uint8(rng.Uint32())
 	}
-	img.Set(0, 0, color.RGBA{1, 2, 3, 255})
 	var b bytes.Buffer
 	png.Encode(&b, img)
 	return b.Bytes()
