@@ -51,8 +51,8 @@ func hostileCorpus(tg corpusTargets, silentFLAC []byte) []hostileFile {
 		{name: "bomba.tif", what: "TIFF declaring 100000×100000", data: bombTIFF(100000, 100000), want: wantFailed, reason: "250 MP limit"},
 		{name: "bomba.webp", what: "WebP (VP8X) declaring 20000×20000", data: bombWebP(20000, 20000), want: wantFailed, reason: "250 MP limit"},
 		{name: "cortada.jpg", what: "JPEG cut in half", data: drawJPEG(8, 640, 480, 24, 85)[:20000], want: wantFailed, reason: "truncated"},
-		{name: "cortada.png", what: "PNG cut in half", data: half(noisyPNG(9, 320, 240)), want: wantFailed, reason: "truncated"},
-		{name: "basura.jpg", what: "random bytes named .jpg", data: randomBytes(10, 4096), want: wantRefused},
+		{name: "cortada.png", what: "PNG cut in half", data: firstHalf(noisyPNG(9, 320, 240)), want: wantFailed, reason: "truncated"},
+		{name: "basura.jpg", what: "random bytes named .jpg", data: noiseBytes(10, 4096), want: wantRefused},
 		{name: "vacia.jpg", what: "empty file named .jpg", data: nil, want: wantRefused},
 		{name: "lista-archivo.mp4", what: "HLS playlist of file:// the canary, named .mp4", data: hlsFile, want: wantRefused},
 		{name: "lista-http.mp4", what: "HLS playlist of http://127.0.0.1 (listener), named .mp4", data: hlsHTTP, want: wantRefused},
@@ -305,9 +305,9 @@ func noisyPNG(seed uint64, w, h int) []byte {
 	return b.Bytes()
 }
 
-func half(b []byte) []byte { return b[:len(b)/2] }
+func firstHalf(b []byte) []byte { return b[:len(b)/2] }
 
-func randomBytes(seed uint64, n int) []byte {
+func noiseBytes(seed uint64, n int) []byte {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	b := make([]byte, n)
 	for i := range b {

@@ -51,7 +51,7 @@ func verifyCorpus(t *testing.T, a *api, srv *serverProc, pid int, corpus []hosti
 				resp.StatusCode, raw, map[bool]string{true: "200 none", false: "a bilingual JSON 4xx"}[answerable])
 		}
 		t.Logf("verify %s: %d %s%s", f.name, resp.StatusCode, ans.Match, ans.Error.Code)
-		if err := healthy(a, srv, pid); err != nil {
+		if err := sameHealthyServer(a, srv, pid); err != nil {
 			t.Fatalf("after verifying %s: %v", f.name, err)
 		}
 	}
@@ -101,7 +101,7 @@ func tusCorpus(t *testing.T, a *api, srv *serverProc, pid int, corpus []hostileF
 		} else {
 			refused++
 		}
-		if err := healthy(a, srv, pid); err != nil {
+		if err := sameHealthyServer(a, srv, pid); err != nil {
 			t.Fatalf("after tus %s: %v", f.name, err)
 		}
 	}

@@ -40,7 +40,7 @@ func TestHostileMediaCorpus(t *testing.T) {
 	if err := os.Mkdir(secret, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	marker := "ACERVO-CANARY-" + randHex(8)
+	marker := "ACERVO-CANARY-" + canaryToken(8)
 	canary := filepath.Join(secret, "canary.ts") // .ts: an extension the HLS demuxer would follow
 	if err := os.WriteFile(canary, []byte(strings.Repeat(marker+"\n", 64)), 0o644); err != nil {
 		t.Fatal(err)
@@ -104,11 +104,11 @@ func TestHostileMediaCorpus(t *testing.T) {
 	})
 	for i, f := range corpus {
 		results[i] = postHostile(t, a, f)
-		if err := healthy(a, srv, pid); err != nil {
+		if err := sameHealthyServer(a, srv, pid); err != nil {
 			t.Fatalf("after uploading %s: %v", f.name, err)
 		}
 	}
-	settle(t, a, srv, pid, results)
+	settleCorpus(t, a, srv, pid, results)
 
 	refused := 0
 	for i := range results {
@@ -126,7 +126,7 @@ func TestHostileMediaCorpus(t *testing.T) {
 
 	// The server still does its ordinary work, in the same process.
 	good := postHostile(t, a, hostileFile{name: "buena.jpg", data: drawJPEG(11, 800, 600, 24, 85), want: wantSafe})
-	settle(t, a, srv, pid, []hostileResult{good})
+	settleCorpus(t, a, srv, pid, []hostileResult{good})
 	if good.asset = getAsset(t, a, good.asset.ID); good.asset.Status != catalog.StatusReady {
 		t.Errorf("an ordinary photo after the corpus: %s %s", good.asset.Status, good.asset.Error)
 	} else if err := checkJPEG(a, good.asset.Renditions["thumb.jpg"].URL); err != nil {
@@ -135,18 +135,18 @@ func TestHostileMediaCorpus(t *testing.T) {
 	if n := searchCount(t, a, marker); n != 0 {
 		t.Errorf("searching the canary's content finds %d assets", n)
 	}
-	if kids := childrenOf(pid); len(kids) > 0 {
+	if kids := serverChildren(pid); len(kids) > 0 {
 		t.Errorf("with every job settled, the server still has children: %v", kids)
 	}
-	if err := healthy(a, srv, pid); err != nil {
+	if err := sameHealthyServer(a, srv, pid); err != nil {
 		t.Fatal(err)
 	}
 	srv.stop(t)
 	checkStagingEmpty(t, filepath.Join(data, "staging"))
-	if n := countFiles(t, filepath.Join(data, "uploads")); n != 0 {
+	if n := filesUnder(t, filepath.Join(data, "uploads")); n != 0 {
 		t.Errorf("%d files left in data/uploads by refused resumable uploads", n)
 	}
-	if n, want := countFiles(t, filepath.Join(data, "blobs")), len(results)-refused+1; n != want {
+	if n, want := filesUnder(t, filepath.Join(data, "blobs")), len(results)-refused+1; n != want {
 		t.Errorf("%d originals kept, want %d (the accepted files and the ordinary photo): refused files must leave nothing", n, want)
 	}
 	if reads := watch.stop(); len(reads) > 0 {
@@ -204,9 +204,9 @@ func postHostile(t *testing.T, a *api, f hostileFile) hostileResult {
 	return r
 }
 
-// settle waits until every accepted asset has left "processing", checking
+// settleCorpus waits until every accepted asset has left "processing", checking
 // after each round that the server is the same, healthy process.
-func settle(t *testing.T, a *api, srv *serverProc, pid int, results []hostileResult) {
+func settleCorpus(t *testing.T, a *api, srv *serverProc, pid int, results []hostileResult) {
 	t.Helper()
 	deadline := time.Now().Add(processDeadline)
 	for {
@@ -220,7 +220,7 @@ func settle(t *testing.T, a *api, srv *serverProc, pid int, results []hostileRes
 				pending = append(pending, r.file.name)
 			}
 		}
-		if err := healthy(a, srv, pid); err != nil {
+		if err := sameHealthyServer(a, srv, pid); err != nil {
 			t.Fatal(err)
 		}
 		if len(pending) == 0 {
@@ -242,10 +242,10 @@ func getAsset(t *testing.T, a *api, id string) corpusAsset {
 	return got
 }
 
-// healthy says whether the server is still the process started at first
+// sameHealthyServer says whether the server is still the process started at first
 // (a crash would end it: nothing restarts it here, so a restart can only
 // hide as a new process) and answers /healthz.
-func healthy(a *api, srv *serverProc, pid int) error {
+func sameHealthyServer(a *api, srv *serverProc, pid int) error {
 	if st := srv.state(); st != "running" || srv.cmd.Process.Pid != pid {
 		return fmt.Errorf("server process %d: %s", pid, st)
 	}
@@ -275,7 +275,7 @@ func checkHostileOutcome(t *testing.T, a *api, r *hostileResult, marker string) 
 		t.Logf("%s: %d %s", f.what, r.status, e.Error.Code)
 	case r.status == http.StatusCreated:
 		t.Logf("%s: %s %s", f.what, r.asset.Status, r.asset.Error)
-		raw, err := getRaw(a, "/api/v1/assets/"+r.asset.ID)
+		raw, err := getBytes(a, "/api/v1/assets/"+r.asset.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +283,7 @@ func checkHostileOutcome(t *testing.T, a *api, r *hostileResult, marker string) 
 			t.Errorf("the asset's record holds the canary's content")
 		}
 		for name, rd := range r.asset.Renditions {
-			b, err := getRaw(a, rd.URL)
+			b, err := getBytes(a, rd.URL)
 			if err != nil {
 				t.Errorf("rendition %s: %v", name, err)
 				continue
@@ -373,7 +373,7 @@ func checkSafeFiles(t *testing.T, a *api, results []hostileResult) {
 			// playlist is never opened (ffmpeg takes GAB2 subtitles as
 			// SRT or ASS only, and our format allowlist would refuse HLS).
 			if r.asset.Kind != catalog.KindVideo || r.asset.Renditions["proxy.mp4"].URL == "" {
-				t.Errorf("gab2-video.avi: kind %q, renditions %v; want a video with its proxy", r.asset.Kind, keys(r.asset.Renditions))
+				t.Errorf("gab2-video.avi: kind %q, renditions %v; want a video with its proxy", r.asset.Kind, renditionNames(r.asset.Renditions))
 			}
 		case "externo.pdf":
 			// A real one-page PDF, blank: rendered and read (its text
@@ -381,7 +381,7 @@ func checkSafeFiles(t *testing.T, a *api, results []hostileResult) {
 			// neither the external stream nor the script nor the link
 			// (the canary and listener checks); its preview is our JPEG.
 			if r.asset.Kind != catalog.KindDocument || r.asset.Renditions["preview.jpg"].URL == "" {
-				t.Errorf("externo.pdf: kind %q, renditions %v; want a document with its preview", r.asset.Kind, keys(r.asset.Renditions))
+				t.Errorf("externo.pdf: kind %q, renditions %v; want a document with its preview", r.asset.Kind, renditionNames(r.asset.Renditions))
 			}
 		case "diez-horas.flac":
 			// A header may say ten hours; the archive records what there
@@ -396,14 +396,14 @@ func checkSafeFiles(t *testing.T, a *api, results []hostileResult) {
 			var wf struct {
 				Length int `json:"length"`
 			}
-			if b, err := getRaw(a, r.asset.Renditions["waveform.json"].URL); err != nil || json.Unmarshal(b, &wf) != nil || wf.Length < 1000 {
+			if b, err := getBytes(a, r.asset.Renditions["waveform.json"].URL); err != nil || json.Unmarshal(b, &wf) != nil || wf.Length < 1000 {
 				t.Errorf("diez-horas.flac: waveform of %d points (%v), want one drawn over the 2 s", wf.Length, err)
 			}
 		}
 	}
 }
 
-func keys[V any](m map[string]V) []string {
+func renditionNames[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -411,7 +411,7 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func getRaw(a *api, path string) ([]byte, error) {
+func getBytes(a *api, path string) ([]byte, error) {
 	if u, err := url.Parse(path); err == nil && u.IsAbs() {
 		path = u.RequestURI()
 	}

@@ -23,10 +23,10 @@ import (
 // What watches the hostile corpus run: the canary (inotify), the
 // listener, the server's children, and the row for scripts/soak.
 
-// childrenOf lists the live processes whose parent is pid, but for the
+// serverChildren lists the live processes whose parent is pid, but for the
 // one exiftool -stay_open the server keeps for metadata: every decoder and
 // ffmpeg must be gone once the jobs are settled.
-func childrenOf(pid int) []string {
+func serverChildren(pid int) []string {
 	entries, _ := os.ReadDir("/proc")
 	var out []string
 	for _, e := range entries {
@@ -51,7 +51,7 @@ func childrenOf(pid int) []string {
 	return out
 }
 
-func countFiles(t *testing.T, root string) int {
+func filesUnder(t *testing.T, root string) int {
 	t.Helper()
 	n := 0
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -66,7 +66,7 @@ func countFiles(t *testing.T, root string) int {
 	return n
 }
 
-func randHex(n int) string {
+func canaryToken(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)

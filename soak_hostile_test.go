@@ -87,13 +87,13 @@ func TestSoakLongRecording(t *testing.T) {
 	}
 	for _, name := range []string{"audio.m4a", "waveform.json", "waveform.png", "thumb.jpg"} {
 		if got.Renditions[name].URL == "" {
-			t.Errorf("no %s among %v", name, keys(got.Renditions))
+			t.Errorf("no %s among %v", name, renditionNames(got.Renditions))
 		}
 	}
 	var wf struct {
 		Length int `json:"length"`
 	}
-	if b, err := getRaw(a, got.Renditions["waveform.json"].URL); err != nil || json.Unmarshal(b, &wf) != nil || wf.Length < 2000 {
+	if b, err := getBytes(a, got.Renditions["waveform.json"].URL); err != nil || json.Unmarshal(b, &wf) != nil || wf.Length < 2000 {
 		t.Errorf("waveform of %d points (%v), want about 4,000", wf.Length, err)
 	}
 	// The server's own memory: ffmpeg's runs are children, the waveform
