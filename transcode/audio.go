@@ -86,7 +86,8 @@ func audioPlanFor(p mediaProbe, threads int, out string) audioPlan {
 
 // decodeWaveform decodes the stream of plan once, for the waveform and the
 // loudness, and records the duration decoded and the loudness in res.
-// duration is the probe's guess, for samples_per_pixel.
+// duration is the probe's guess, for samples_per_pixel; when the file
+// holds less than a quarter of it, it is decoded a second time.
 func decodeWaveform(j *avJob, plan audioPlan, duration float64, res *avRendered) (waveform, error) {
 	b := newWaveformBuilder(plan.Channels, plan.SampleRate, duration)
 	stderr, err := j.ffmpeg("waveform", waveformArgs(plan), b)
@@ -96,6 +97,18 @@ func decodeWaveform(j *avJob, plan audioPlan, duration float64, res *avRendered)
 	wf := b.finish()
 	if wf.Length == 0 {
 		return waveform{}, unsupportedFormat("no decodable audio")
+	}
+	if read := b.duration(); wf.Length < waveformPoints/4 && read < duration/4 {
+		// The header promised far more than the file holds (a recorder
+		// cut off mid-file, or a header that lies: "10 hours" over two
+		// seconds), so the points came out a few samples too coarse to
+		// show anything. Decode again knowing the real length: the
+		// second pass costs only what is really there.
+		b = newWaveformBuilder(plan.Channels, plan.SampleRate, read)
+		if stderr, err = j.ffmpeg("waveform", waveformArgs(plan), b); err != nil {
+			return waveform{}, err
+		}
+		wf = b.finish()
 	}
 	res.Duration = b.duration()
 	res.Loudness = parseLoudness(stderr)

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"image/png"
 	"math"
@@ -195,5 +196,38 @@ func TestParseLoudness(t *testing.T) {
 	}
 	if l := parseLoudness("no summary"); l != nil {
 		t.Errorf("got %v, want nil", *l)
+	}
+}
+
+// TestRenderAVAudioLyingDuration: a FLAC whose STREAMINFO claims ten hours
+// but holds two seconds is an asset of two seconds with a waveform of as
+// many points as any two-second recording, not one point ten hours wide.
+func TestRenderAVAudioLyingDuration(t *testing.T) {
+	cfg := avConfig(t)
+	src := genMedia(t, filepath.Join(t.TempDir(), "original"), "-f", "lavfi", "-i", "sine=f=440:sample_rate=8000:d=2", "-c:a", "flac", "-f", "flac")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const samples = 10 * 3600 * 8000
+	si := b[8:] // STREAMINFO, after "fLaC" and its block header
+	si[13] = si[13]&0xF0 | byte(samples>>32)&0x0F
+	binary.BigEndian.PutUint32(si[14:], samples)
+	if err := os.WriteFile(src, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := probeMedia(t.Context(), cfg, src); err != nil || p.Duration < 35000 {
+		t.Fatalf("probe: duration %v, %v; the control wants ffprobe to believe the 10 h", p.Duration, err)
+	}
+	info, err := RenderAV(t.Context(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(info.Duration-2) > 0.1 {
+		t.Errorf("duration %v s, want 2", info.Duration)
+	}
+	wf := checkWaveformJSON(t, rendition(t, info.Renditions, "waveform.json").Path)
+	if wf.Length < waveformPoints/2 {
+		t.Errorf("waveform of %d points (%d samples each), want about %d", wf.Length, wf.SamplesPerPixel, waveformPoints)
 	}
 }

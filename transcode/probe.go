@@ -105,7 +105,7 @@ func probeMedia(ctx context.Context, cfg AVConfig, path string) (mediaProbe, err
 	j.ctx, j.cancel = context.WithTimeout(ctx, cfg.ProbeTimeout)
 	defer j.cancel()
 	stdout := &boundedBuffer{max: maxProbeOutput}
-	_, err := runCommand(j.ctx, command{Path: cfg.FFprobe, Args: probeArgs(path), Stdout: stdout, Env: avEnv(), MemoryLimit: cfg.MemoryLimit})
+	stderr, err := runCommand(j.ctx, command{Path: cfg.FFprobe, Args: probeArgs(path), Stdout: stdout, Env: avEnv(), MemoryLimit: cfg.MemoryLimit})
 	var re *runError
 	if errors.As(err, &re) && !re.TimedOut {
 		if m := notOnWhitelist.FindStringSubmatch(re.Stderr); m != nil {
@@ -120,6 +120,14 @@ func probeMedia(ctx context.Context, cfg AVConfig, path string) (mediaProbe, err
 	}
 	p, err := parseProbe(stdout.buf)
 	p.path = path
+	if err != nil && p.Video == nil {
+		if w, h, ok := refusedFrameSize(stderr); ok {
+			// ffmpeg's decoders refuse a frame size past about 268 MP and
+			// then report the stream as 0×0, which analyse skips: say the
+			// size the file declared, not just "no decodable stream".
+			err = unsupportedFormat("video frames of %d×%d are over the limit of %d pixels", w, h, maxVideoPixels)
+		}
+	}
 	return p, err
 }
 
@@ -131,6 +139,18 @@ func parseProbe(data []byte) (mediaProbe, error) {
 		return mediaProbe{}, unsupportedFormat("ffprobe's description is unreadable: %v", err)
 	}
 	return analyse(out)
+}
+
+var invalidPictureSize = regexp.MustCompile(`Picture size ([0-9]+)x([0-9]+) is invalid`)
+
+// refusedFrameSize finds in ffmpeg's log the frame size its decoders
+// refused (libavutil's av_image_check_size).
+func refusedFrameSize(stderr string) (w, h int, ok bool) {
+	m := invalidPictureSize.FindStringSubmatch(stderr)
+	if m == nil {
+		return 0, 0, false
+	}
+	return atoi(m[1]), atoi(m[2]), true
 }
 
 var notOnWhitelist = regexp.MustCompile(`\[([^\]@ ]+) @ 0x[0-9a-f]+\] Format not on whitelist`)

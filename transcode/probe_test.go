@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,5 +263,42 @@ func TestProbeMetadata(t *testing.T) {
 	}
 	if info.Kind != catalog.KindVideo || info.Width != 320 || info.Height != 240 || math.Abs(info.Duration-1) > 0.1 {
 		t.Errorf("kind %s %d×%d %.3f s, want video 320×240 1 s", info.Kind, info.Width, info.Height, info.Duration)
+	}
+}
+
+// TestProbeGiantFrames: an MJPEG AVI whose headers and frames declare
+// 16384×16384 is refused before any frame is decoded, with the declared
+// size in the reason. ffmpeg's decoder refuses the size itself and then
+// reports the stream as 0×0, which alone would read "no decodable stream".
+func TestProbeGiantFrames(t *testing.T) {
+	cfg := avConfig(t)
+	src := genMedia(t, filepath.Join(t.TempDir(), "original"), "-f", "lavfi", "-i", "testsrc=s=64x48:r=5:d=0.4",
+		"-c:v", "mjpeg", "-f", "avi")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const giant = 16384
+	put32 := func(at int) {
+		binary.LittleEndian.PutUint32(b[at:], giant)
+		binary.LittleEndian.PutUint32(b[at+4:], giant)
+	}
+	avih, strf := bytes.Index(b, []byte("avih")), bytes.Index(b, []byte("strf"))
+	if avih < 0 || strf < 0 {
+		t.Fatal("no avih or strf chunk in ffmpeg's AVI")
+	}
+	put32(avih + 8 + 32) // dwWidth, dwHeight
+	put32(strf + 8 + 4)  // biWidth, biHeight
+	sof := []byte{0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 48, 0x00, 64}
+	patched := bytes.ReplaceAll(b, sof, []byte{0xFF, 0xC0, 0x00, 0x11, 0x08, giant >> 8, 0, giant >> 8, 0})
+	if bytes.Equal(patched, b) {
+		t.Fatal("no 64×48 SOF0 in ffmpeg's MJPEG")
+	}
+	if err := os.WriteFile(src, patched, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = probeMedia(t.Context(), cfg, src)
+	if !IsPermanent(err) || !strings.Contains(err.Error(), "16384×16384") {
+		t.Fatalf("error %v, want a permanent one naming 16384×16384", err)
 	}
 }
