@@ -15,7 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/comsoc/acervo/backup"
+	"github.com/comsoc/acervo/storage/backup"
 )
 
 // exitCode is an error that sets the exit status: 3 when a check found

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comsoc/acervo/backup"
 	"github.com/comsoc/acervo/storage"
+	"github.com/comsoc/acervo/storage/backup"
 )
 
 // runCLI runs the real binary and returns its stdout, stderr and exit status.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comsoc/acervo/backup"
 	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/storage/backup"
 )
 
 // TestSoakBackup: the backup test of backup_test.go at soak size. A data
