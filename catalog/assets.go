@@ -250,6 +250,55 @@ func (c *Catalog) Asset(id string) (Asset, error) {
 	return a, nil
 }
 
+// AssetFiles is what serving an asset's files needs, and all that the read
+// behind every thumbnail, preview and original served decodes. Its
+// renditions are shared with other readers: look them up, never change them.
+type AssetFiles struct {
+	ID, SHA256, MIME, Filename string
+	// Trashed: the asset is in the trash (see Asset.TrashedAt).
+	Trashed    bool
+	renditions map[string]Rendition
+}
+
+// Rendition returns the derived file called name, if it is made.
+func (f AssetFiles) Rendition(name string) (Rendition, bool) {
+	r, ok := f.renditions[name]
+	return r, ok
+}
+
+// Files returns what serving the files of asset id needs. It is as fresh as
+// Asset (the record is read in its own transaction; only an unchanged
+// record's decoding is reused, see decoded.go), for a fraction of the cost.
+func (c *Catalog) Files(id string) (AssetFiles, error) {
+	var f AssetFiles
+	err := c.db.View(func(tx *bolt.Tx) (err error) {
+		f, err = getCached(c.files, tx.Bucket(bAssets), []byte(id), decodeAssetFiles)
+		return err
+	})
+	if err != nil {
+		return AssetFiles{}, fmt.Errorf("catalog: asset %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// decodeAssetFiles decodes only the fields of an asset record that
+// AssetFiles holds; encoding/json skips the rest.
+func decodeAssetFiles(raw []byte) (AssetFiles, error) {
+	var a struct {
+		ID         string               `json:"id"`
+		SHA256     string               `json:"sha256"`
+		MIME       string               `json:"mime"`
+		Filename   string               `json:"filename"`
+		Renditions map[string]Rendition `json:"renditions"`
+		TrashedAt  *time.Time           `json:"trashed_at"`
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return AssetFiles{}, err
+	}
+	return AssetFiles{ID: a.ID, SHA256: a.SHA256, MIME: a.MIME, Filename: a.Filename,
+		Trashed: a.TrashedAt != nil, renditions: a.Renditions}, nil
+}
+
 // AssetBySHA256 returns the asset holding the given bytes.
 func (c *Catalog) AssetBySHA256(sha string) (Asset, error) {
 	var a Asset

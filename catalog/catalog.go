@@ -75,6 +75,12 @@ func (c *Config) withDefaults() error {
 type Catalog struct {
 	db  *bolt.DB
 	now func() time.Time
+	// Decoded records of the per-request reads (decoded.go): checked
+	// against the stored bytes on every use, so never stale.
+	tokens   *decodedCache[Token]
+	sessions *decodedCache[Session]
+	users    *decodedCache[User]
+	files    *decodedCache[AssetFiles]
 }
 
 // Open opens or creates the catalog file.
@@ -109,7 +115,9 @@ func Open(cfg Config) (*Catalog, error) {
 		db.Close()
 		return nil, fmt.Errorf("catalog: init: %w", err)
 	}
-	c := &Catalog{db: db, now: cfg.Now}
+	c := &Catalog{db: db, now: cfg.Now,
+		tokens: newDecodedCache[Token](), sessions: newDecodedCache[Session](),
+		users: newDecodedCache[User](), files: newDecodedCache[AssetFiles]()}
 	if err := c.migrate(stored); err != nil {
 		db.Close()
 		return nil, err

@@ -64,14 +64,14 @@ func (c *Catalog) CreateSession(by Actor, ttl time.Duration) (secret string, s S
 func (c *Catalog) SessionUser(secret string) (Session, User, error) {
 	var s Session
 	var u User
-	err := c.db.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bSessions), secretKey(secret), &s); err != nil {
+	err := c.db.View(func(tx *bolt.Tx) (err error) {
+		if s, err = getCached(c.sessions, tx.Bucket(bSessions), secretKey(secret), decodeJSON[Session]); err != nil {
 			return err
 		}
 		if !c.now().Before(s.ExpiresAt) {
 			return ErrNotFound
 		}
-		if err := getJSON(tx.Bucket(bUsers), []byte(s.UserID), &u); err != nil {
+		if u, err = getCached(c.users, tx.Bucket(bUsers), []byte(s.UserID), decodeJSON[User]); err != nil {
 			return err
 		}
 		if u.Disabled {
@@ -147,11 +147,11 @@ func (c *Catalog) CreateToken(by Actor, name string) (secret string, t Token, er
 func (c *Catalog) TokenUser(secret string) (Token, User, error) {
 	var t Token
 	var u User
-	err := c.db.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bTokens), secretKey(secret), &t); err != nil {
+	err := c.db.View(func(tx *bolt.Tx) (err error) {
+		if t, err = getCached(c.tokens, tx.Bucket(bTokens), secretKey(secret), decodeJSON[Token]); err != nil {
 			return err
 		}
-		if err := getJSON(tx.Bucket(bUsers), []byte(t.UserID), &u); err != nil {
+		if u, err = getCached(c.users, tx.Bucket(bUsers), []byte(t.UserID), decodeJSON[User]); err != nil {
 			return err
 		}
 		if u.Disabled {
