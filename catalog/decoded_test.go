@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func TestHotReadsSeeEveryWriteAtOnce(t *testing.T) {
 					continue // a write overlapped this read
 				}
 				if wantRole := map[bool]string{true: catalog.RoleEditor, false: catalog.RoleViewer}[flipped]; role != wantRole || trashed != flipped {
-					errc <- errors.New("stale read: role " + role + ", want " + wantRole)
+					errc <- fmt.Errorf("stale read: role %s, trashed %v; want %s, %v", role, trashed, wantRole, flipped)
 					return
 				}
 				checked.Add(1)
