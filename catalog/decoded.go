@@ -32,8 +32,9 @@ import (
 // Values are shared between callers and must be treated as read-only.
 // Safe for concurrent use.
 type decodedCache[V any] struct {
-	mu sync.Mutex
-	m  map[string]decodedEntry[V]
+	mu    sync.Mutex
+	m     map[string]decodedEntry[V]
+	bytes int // of the raw copies held
 }
 
 type decodedEntry[V any] struct {
@@ -43,10 +44,12 @@ type decodedEntry[V any] struct {
 }
 
 const (
-	// decodedCacheEntries bounds each cache; when full, an arbitrary entry
-	// makes room (Go's map iteration order), which is enough for the hot
-	// set of a busy grid of thumbnails to stay in.
+	// decodedCacheEntries and decodedCacheBytes (of raw copies) bound each
+	// cache; when full, arbitrary entries make room (Go's map iteration
+	// order), which is enough for the hot set of a busy grid of
+	// thumbnails to stay in. An asset's record is 1–3 KB.
 	decodedCacheEntries = 4096
+	decodedCacheBytes   = 8 << 20
 	// decodedCacheMaxRaw leaves out records too big to be worth keeping
 	// twice (documents carry their whole text).
 	decodedCacheMaxRaw = 16 << 10
@@ -96,13 +99,19 @@ func (d *decodedCache[V]) put(key, raw []byte, v V, writes uint64) {
 	e := decodedEntry[V]{raw: bytes.Clone(raw), v: v, writes: writes}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.m[string(key)]; !ok && len(d.m) >= decodedCacheEntries {
-		for k := range d.m {
-			delete(d.m, k)
+	if old, ok := d.m[string(key)]; ok {
+		d.bytes -= len(old.raw)
+		delete(d.m, string(key))
+	}
+	for k, old := range d.m {
+		if len(d.m) < decodedCacheEntries && d.bytes+len(raw) <= decodedCacheBytes {
 			break
 		}
+		d.bytes -= len(old.raw)
+		delete(d.m, k)
 	}
 	d.m[string(key)] = e
+	d.bytes += len(raw)
 }
 
 // getCached reads the record at key in b, like getJSON, through cache:

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,26 @@ func TestHotReadsSkipTheTransactionUntilAWrite(t *testing.T) {
 	hot()
 	if got := reads() - before; got != 2 {
 		t.Errorf("read transactions after a write: %d, want 2", got)
+	}
+}
+
+// The caches stay within their bounds of entries and bytes, and count
+// the bytes they hold exactly, however records come and change.
+func TestDecodedCacheBounds(t *testing.T) {
+	d := newDecodedCache[int]()
+	for i := range 3 * decodedCacheEntries {
+		key := []byte(strconv.Itoa(i % (2 * decodedCacheEntries)))
+		raw := make([]byte, 1+i%(decodedCacheMaxRaw+10))
+		d.put(key, raw, i, 0)
+		if len(d.m) > decodedCacheEntries || d.bytes > decodedCacheBytes {
+			t.Fatalf("after %d puts: %d entries, %d bytes", i+1, len(d.m), d.bytes)
+		}
+	}
+	sum := 0
+	for _, e := range d.m {
+		sum += len(e.raw)
+	}
+	if sum != d.bytes {
+		t.Errorf("bytes counted %d, held %d", d.bytes, sum)
 	}
 }
