@@ -125,7 +125,7 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // Audit records something that changes no other record: a failed login, a
 // download, a refused unlock.
 func (c *Catalog) Audit(by Actor, e AuditEntry) error {
-	return c.db.Update(func(tx *bolt.Tx) error { return c.audit(tx, by, e) })
+	return c.update(func(tx *bolt.Tx) error { return c.audit(tx, by, e) })
 }
 
 // AuditFilter selects audit entries. Empty fields match everything. User

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -75,7 +76,29 @@ func (c *Config) withDefaults() error {
 type Catalog struct {
 	db  *bolt.DB
 	now func() time.Time
+	// Decoded records of the per-request reads (decoded.go): checked
+	// against the stored bytes on every use, so never stale.
+	tokens   *decodedCache[Token]
+	sessions *decodedCache[Session]
+	users    *decodedCache[User]
+	files    *decodedCache[AssetFiles]
+	// writes counts committed write transactions (update); the caches
+	// use it to know nothing was written since they last looked.
+	writes atomic.Uint64
 }
+
+// update is db.Update for every write of the catalog: it counts the
+// transaction in writes once committed, before returning, so a read that
+// starts after any write returned sees the counter moved. Never write
+// with c.db.Update directly (TestEveryWriteIsCounted).
+func (c *Catalog) update(fn func(*bolt.Tx) error) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		tx.OnCommit(c.committed)
+		return fn(tx)
+	})
+}
+
+func (c *Catalog) committed() { c.writes.Add(1) }
 
 // Open opens or creates the catalog file.
 func Open(cfg Config) (*Catalog, error) {
@@ -109,7 +132,9 @@ func Open(cfg Config) (*Catalog, error) {
 		db.Close()
 		return nil, fmt.Errorf("catalog: init: %w", err)
 	}
-	c := &Catalog{db: db, now: cfg.Now}
+	c := &Catalog{db: db, now: cfg.Now,
+		tokens: newDecodedCache[Token](), sessions: newDecodedCache[Session](),
+		users: newDecodedCache[User](), files: newDecodedCache[AssetFiles]()}
 	if err := c.migrate(stored); err != nil {
 		db.Close()
 		return nil, err
@@ -128,7 +153,7 @@ func (c *Catalog) migrate(stored []byte) error {
 			return fmt.Errorf("catalog: migrate to schema 2: %w", err)
 		}
 	}
-	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put([]byte("schema"), schemaVersion) })
+	return c.update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put([]byte("schema"), schemaVersion) })
 }
 
 // Close closes the database file.
@@ -184,7 +209,7 @@ func (c *Catalog) Secret(name string) ([]byte, error) {
 	if err != nil || out != nil {
 		return out, err
 	}
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.update(func(tx *bolt.Tx) error {
 		if out = bytes.Clone(tx.Bucket(bMeta).Get(key)); out != nil {
 			return nil // made meanwhile
 		}

@@ -45,7 +45,7 @@ func (c *Catalog) CreateCollection(by Actor, ch CollectionChange) (Collection, e
 	}
 	now := c.now().UTC()
 	col := Collection{ID: NewID(now), AssetIDs: []string{}, CreatedBy: by.UserID, CreatedAt: now, UpdatedAt: now}
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := col.apply(tx, ch); err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (c *Catalog) CreateCollection(by Actor, ch CollectionChange) (Collection, e
 // UpdateCollection applies ch to the collection id.
 func (c *Catalog) UpdateCollection(by Actor, id string, ch CollectionChange) (Collection, error) {
 	var col Collection
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bCollections), []byte(id), &col); err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func (c *Catalog) Collections() ([]Collection, error) {
 // DeleteCollection removes a collection (not its assets). Share links to
 // it stop working: they answer as revoked.
 func (c *Catalog) DeleteCollection(by Actor, id string) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		var col Collection
 		if err := getJSON(tx.Bucket(bCollections), []byte(id), &col); err != nil {
 			return err

@@ -51,7 +51,7 @@ func (c *Catalog) EditAssets(by Actor, ids []string, e AssetEdit, allow func(Ass
 		return nil, fmt.Errorf("catalog: edit assets: %w: entre 1 y %d ids / between 1 and %d ids", ErrInvalid, MaxBatch, MaxBatch)
 	}
 	out := make([]Asset, 0, len(ids))
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		for _, id := range ids {
 			var a Asset
 			if err := getJSON(tx.Bucket(bAssets), []byte(id), &a); err != nil {

@@ -73,7 +73,7 @@ func (c *Catalog) CreateEvent(by Actor, f EventFields) (Event, error) {
 	}
 	now := c.now().UTC()
 	e := Event{ID: NewID(now), CreatedAt: now}
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := e.apply(f); err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (c *Catalog) CreateEvent(by Actor, f EventFields) (Event, error) {
 // their refs are rewritten and reindexed in the same transaction.
 func (c *Catalog) UpdateEvent(by Actor, id string, f EventFields) (Event, error) {
 	var e Event
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bEvents), []byte(id), &e); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (c *Catalog) UpdateEvent(by Actor, id string, f EventFields) (Event, error)
 // DeleteEvent removes an event. When assets belong to it, it fails with
 // ErrExists unless force, which unlinks them (they keep everything else).
 func (c *Catalog) DeleteEvent(by Actor, id string, force bool) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		var e Event
 		if err := getJSON(tx.Bucket(bEvents), []byte(id), &e); err != nil {
 			return err

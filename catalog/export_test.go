@@ -20,7 +20,7 @@ func BulkPutForBench(c *Catalog, events, people []Ref, assets func(yield func(As
 		}
 		return tx.Bucket(bucket).Put([]byte(r.ID), data)
 	}
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		for _, r := range events {
 			if err := put(tx, bEvents, r); err != nil {
 				return err
@@ -39,7 +39,7 @@ func BulkPutForBench(c *Catalog, events, people []Ref, assets func(yield func(As
 	const perTx = 20000
 	var pending []Asset
 	flush := func() error {
-		err := c.db.Update(func(tx *bolt.Tx) error {
+		err := c.update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bAssets)
 			for _, a := range pending {
 				if err := putJSON(b, []byte(a.ID), a); err != nil {

@@ -133,7 +133,7 @@ var fingerprintBackfillKey = []byte("fingerprint_backfill_v1")
 // asset failed. It returns how many it queued (0 after the first time).
 func (c *Catalog) QueueFingerprintBackfill(kind string) (int, error) {
 	n := 0
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
 		if meta.Get(fingerprintBackfillKey) != nil {
 			return nil

@@ -245,7 +245,7 @@ func (x *Index) drain() (int, error) {
 		return 0, wrapIndexErr("index batch", err)
 	}
 	x.gen.Add(1)
-	err = x.cat.db.Update(func(tx *bolt.Tx) error {
+	err = x.cat.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bIndexDirty)
 		for _, m := range marks {
 			if bytes.Equal(b.Get(m.id), m.seq) {

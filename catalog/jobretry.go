@@ -13,7 +13,7 @@ import (
 // Jobs not failed are ErrInvalid; unknown ones ErrNotFound.
 func (c *Catalog) RetryJob(jobID string) (Job, error) {
 	var j Job
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bJobs), []byte(jobID), &j); err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func enqueue(tx *bolt.Tx, j Job) error {
 // returns ErrNoJob when nothing is due.
 func (c *Catalog) ClaimJob(kinds ...string) (Job, error) {
 	var claimed Job
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		now := c.now().UTC()
 		cur := tx.Bucket(bJobsPending).Cursor()
 		for k, kind := cur.First(); k != nil; k, kind = cur.Next() {
@@ -128,7 +128,7 @@ func (c *Catalog) FailJob(jobID, reason string, permanent bool) error {
 // finishJob moves a running job out of the running set, lets decide set its
 // new state, and settles the asset's status from its jobs.
 func (c *Catalog) finishJob(jobID string, decide func(*bolt.Tx, *Job, *Asset) error) error {
-	return c.db.Update(func(tx *bolt.Tx) error {
+	return c.update(func(tx *bolt.Tx) error {
 		var j Job
 		if err := getJSON(tx.Bucket(bJobs), []byte(jobID), &j); err != nil {
 			return err
@@ -185,7 +185,7 @@ func settleAsset(tx *bolt.Tx, a *Asset) error {
 // RecoverJobs runs once at start, before any worker: jobs left running by a
 // crash are queued again (or failed, after MaxInterrupts restarts).
 func (c *Catalog) RecoverJobs() (requeued, failed int, err error) {
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.update(func(tx *bolt.Tx) error {
 		now := c.now().UTC()
 		running := tx.Bucket(bJobsRunning)
 		var ids [][]byte
@@ -238,7 +238,7 @@ func (c *Catalog) RecoverJobs() (requeued, failed int, err error) {
 // ReleaseJob puts a running job back in the queue without counting the
 // attempt: the worker stopped for a shutdown, not because the job failed.
 func (c *Catalog) ReleaseJob(jobID string) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		var j Job
 		if err := getJSON(tx.Bucket(bJobs), []byte(jobID), &j); err != nil {
 			return err

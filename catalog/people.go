@@ -69,7 +69,7 @@ func (c *Catalog) CreatePerson(by Actor, f PersonFields) (Person, error) {
 	}
 	now := c.now().UTC()
 	p := Person{ID: NewID(now), Aliases: []string{}, CreatedAt: now}
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := p.apply(f); err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (c *Catalog) CreatePerson(by Actor, f PersonFields) (Person, error) {
 // the assets that show the person, which are reindexed.
 func (c *Catalog) UpdatePerson(by Actor, id string, f PersonFields) (Person, error) {
 	var p Person
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bPeople), []byte(id), &p); err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func (c *Catalog) UpdatePerson(by Actor, id string, f PersonFields) (Person, err
 // DeletePerson removes a person. When assets show them, it fails with
 // ErrExists unless force, which removes the person from those assets.
 func (c *Catalog) DeletePerson(by Actor, id string, force bool) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		var p Person
 		if err := getJSON(tx.Bucket(bPeople), []byte(id), &p); err != nil {
 			return err

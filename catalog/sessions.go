@@ -51,7 +51,7 @@ func (c *Catalog) CreateSession(by Actor, ttl time.Duration) (secret string, s S
 	now := c.now().UTC()
 	secret = newSecret()
 	s = Session{UserID: by.UserID, CSRFToken: newSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.update(func(tx *bolt.Tx) error {
 		if err := putJSON(tx.Bucket(bSessions), secretKey(secret), s); err != nil {
 			return err
 		}
@@ -62,32 +62,41 @@ func (c *Catalog) CreateSession(by Actor, ttl time.Duration) (secret string, s S
 
 // SessionUser resolves a cookie secret to its live session and enabled user.
 func (c *Catalog) SessionUser(secret string) (Session, User, error) {
-	var s Session
-	var u User
-	err := c.db.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bSessions), secretKey(secret), &s); err != nil {
-			return err
-		}
-		if !c.now().Before(s.ExpiresAt) {
-			return ErrNotFound
-		}
-		if err := getJSON(tx.Bucket(bUsers), []byte(s.UserID), &u); err != nil {
-			return err
-		}
-		if u.Disabled {
-			return ErrNotFound
-		}
-		return nil
-	})
+	s, u, err := withUser(c, c.sessions, bSessions, secretKey(secret), func(s Session) string { return s.UserID })
+	if err == nil && (!c.now().Before(s.ExpiresAt) || u.Disabled) {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return Session{}, User{}, fmt.Errorf("catalog: session: %w", err)
 	}
 	return s, u, nil
 }
 
+// withUser reads the record at key in bucket and the user it names, for
+// every request's token or session: through the decoded caches, and
+// without a read transaction when nothing was written since they last
+// looked (decoded.go).
+func withUser[R any](c *Catalog, cache *decodedCache[R], bucket, key []byte, userOf func(R) string) (r R, u User, err error) {
+	writes := c.writes.Load()
+	var ok bool
+	if r, ok = cache.fresh(string(key), writes); ok {
+		if u, ok = c.users.fresh(userOf(r), writes); ok {
+			return r, u, nil
+		}
+	}
+	err = c.db.View(func(tx *bolt.Tx) (err error) {
+		if r, err = getCached(cache, tx.Bucket(bucket), key, writes, decodeJSON[R]); err != nil {
+			return err
+		}
+		u, err = getCached(c.users, tx.Bucket(bUsers), []byte(userOf(r)), writes, decodeJSON[User])
+		return err
+	})
+	return r, u, err
+}
+
 // DeleteSession logs a session out. Unknown secrets are not an error.
 func (c *Catalog) DeleteSession(by Actor, secret string) error {
-	return c.db.Update(func(tx *bolt.Tx) error {
+	return c.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSessions)
 		if b.Get(secretKey(secret)) == nil {
 			return nil
@@ -130,7 +139,7 @@ func (c *Catalog) CreateToken(by Actor, name string) (secret string, t Token, er
 	now := c.now().UTC()
 	secret = tokenPrefix + newSecret()
 	t = Token{ID: NewID(now), UserID: userID, Name: name, CreatedAt: now}
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.update(func(tx *bolt.Tx) error {
 		key := secretKey(secret)
 		if err := tx.Bucket(bTokensByID).Put([]byte(t.ID), key); err != nil {
 			return err
@@ -145,20 +154,10 @@ func (c *Catalog) CreateToken(by Actor, name string) (secret string, t Token, er
 
 // TokenUser resolves a bearer secret to its token and enabled user.
 func (c *Catalog) TokenUser(secret string) (Token, User, error) {
-	var t Token
-	var u User
-	err := c.db.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bTokens), secretKey(secret), &t); err != nil {
-			return err
-		}
-		if err := getJSON(tx.Bucket(bUsers), []byte(t.UserID), &u); err != nil {
-			return err
-		}
-		if u.Disabled {
-			return ErrNotFound
-		}
-		return nil
-	})
+	t, u, err := withUser(c, c.tokens, bTokens, secretKey(secret), func(t Token) string { return t.UserID })
+	if err == nil && u.Disabled {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return Token{}, User{}, fmt.Errorf("catalog: token: %w", err)
 	}
@@ -187,7 +186,7 @@ func (c *Catalog) Tokens(userID string) ([]Token, error) {
 // DeleteToken revokes a token. Only its owner or an admin may; to anyone
 // else the token does not exist.
 func (c *Catalog) DeleteToken(by Actor, id string) error {
-	return c.db.Update(func(tx *bolt.Tx) error {
+	return c.update(func(tx *bolt.Tx) error {
 		var user User
 		if err := getJSON(tx.Bucket(bUsers), []byte(by.UserID), &user); err != nil {
 			return fmt.Errorf("catalog: token %s: %w", id, ErrNotFound)

@@ -173,7 +173,7 @@ func (c *Catalog) CreateShare(by Actor, n NewShare) (token string, s Share, err 
 	if n.Public {
 		s.Public, s.PublicToken = true, token
 	}
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.update(func(tx *bolt.Tx) error {
 		if err := s.resolve(tx, n.Assets); err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func (c *Catalog) Shares() ([]Share, error) {
 // RevokeShare ends a link now; every URL under it stops working.
 func (c *Catalog) RevokeShare(by Actor, id string) (Share, error) {
 	var s Share
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bShares), []byte(id), &s); err != nil {
 			return err
 		}
@@ -342,7 +342,7 @@ type ShareUse struct {
 // (downloads not allowed), ErrDownloadLimit.
 func (c *Catalog) UseShare(by Actor, id string, use ShareUse) (Share, error) {
 	var s Share
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bShares), []byte(id), &s); err != nil {
 			return err
 		}

@@ -69,7 +69,7 @@ func (c *Catalog) RenameTag(by Actor, old, new string) (int, error) {
 	}
 	oldKey := tagKey(old)
 	n := 0
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		var changed []Asset
 		err := tx.Bucket(bAssets).ForEach(func(_, v []byte) error {
 			var a Asset

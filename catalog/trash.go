@@ -20,7 +20,7 @@ func (c *Catalog) RestoreAsset(by Actor, id string) (Asset, error) {
 
 func (c *Catalog) setTrashed(by Actor, id string, trash bool, allow func(Asset) error) (Asset, error) {
 	var a Asset
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bAssets), []byte(id), &a); err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ func (c *Catalog) CreateUser(n NewUser) (User, error) {
 	if u.Name == "" {
 		u.Name = u.Username
 	}
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.update(func(tx *bolt.Tx) error {
 		names := tx.Bucket(bUsersByName)
 		key := []byte(strings.ToLower(u.Username))
 		if names.Get(key) != nil {
@@ -215,7 +215,7 @@ func (c *Catalog) UpdateUser(by Actor, id string, up UserUpdate) (User, error) {
 		return User{}, fmt.Errorf("%w: rol desconocido %q / unknown role", ErrInvalid, *up.Role)
 	}
 	var u User
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bUsers), []byte(id), &u); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func enabledAdmins(tx *bolt.Tx) (int, error) {
 
 // RevokeSessions signs a user out of every browser.
 func (c *Catalog) RevokeSessions(by Actor, userID string) error {
-	return c.db.Update(func(tx *bolt.Tx) error {
+	return c.update(func(tx *bolt.Tx) error {
 		var u User
 		if err := getJSON(tx.Bucket(bUsers), []byte(userID), &u); err != nil {
 			return fmt.Errorf("catalog: user %s: %w", userID, err)

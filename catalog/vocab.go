@@ -237,7 +237,7 @@ func rewriteRefs(tx *bolt.Tx, id, name string, dryRun bool) (int, error) {
 // idempotent and cheap (vocabularies are small); call it once at open.
 // When two entries fold to the same name, the older keeps it.
 func (c *Catalog) RekeyVocabularies() error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		for _, v := range []struct{ items, byName []byte }{{bEvents, bEventsByName}, {bPeople, bPeopleByName}} {
 			if err := tx.DeleteBucket(v.byName); err != nil {
 				return err

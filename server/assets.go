@@ -209,6 +209,17 @@ func (s *Server) visibleAsset(c echo.Context) (catalog.Asset, error) {
 	return a, err
 }
 
+// visibleFiles is visibleAsset for the routes that serve files, by the
+// same rule, through the catalog's lean read of what serving needs (as
+// fresh as visibleAsset's: it is read on every request).
+func (s *Server) visibleFiles(c echo.Context) (catalog.AssetFiles, error) {
+	f, err := s.cat.Files(c.Param("id"))
+	if err == nil && f.Trashed && !currentUser(c).Can(catalog.RoleEditor) {
+		return catalog.AssetFiles{}, fmt.Errorf("server: asset in the trash: %w", catalog.ErrNotFound)
+	}
+	return f, err
+}
+
 // deleteAsset: DELETE /api/v1/assets/{id} moves the asset to the trash:
 // contributors their own, editors any.
 func (s *Server) deleteAsset(c echo.Context) error {

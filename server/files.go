@@ -16,7 +16,7 @@ import (
 // user's file name, with Range support. Content-addressed bytes never
 // change, so the SHA-256 is a strong ETag.
 func (s *Server) getOriginal(c echo.Context) error {
-	a, err := s.visibleAsset(c)
+	a, err := s.visibleFiles(c)
 	if err != nil {
 		return err
 	}
@@ -37,11 +37,13 @@ func (s *Server) getOriginal(c echo.Context) error {
 // getRendition serves a derived file. Its URL carries a version (see
 // assetView), so browsers may cache it for a year.
 func (s *Server) getRendition(c echo.Context) error {
-	a, err := s.visibleAsset(c)
+	f, err := s.visibleFiles(c)
 	if err != nil {
 		return err
 	}
-	r, key, err := rendition(a, c.Param("name"))
+	name := c.Param("name")
+	r, ok := f.Rendition(name)
+	r, key, err := renditionKey(f.ID, name, r, ok)
 	if err != nil {
 		return err
 	}
@@ -51,10 +53,16 @@ func (s *Server) getRendition(c echo.Context) error {
 // rendition finds a derived file of a and its storage key.
 func rendition(a catalog.Asset, name string) (catalog.Rendition, string, error) {
 	r, ok := a.Renditions[name]
+	return renditionKey(a.ID, name, r, ok)
+}
+
+// renditionKey is the storage key of asset id's rendition r called name,
+// or 404 when it is not made (ok false).
+func renditionKey(id, name string, r catalog.Rendition, ok bool) (catalog.Rendition, string, error) {
 	if !ok {
 		return r, "", errorf(http.StatusNotFound, "not_found", "Esa versión no existe (todavía) / no such rendition (yet)")
 	}
-	key, err := storage.DerivedKey(a.ID, name)
+	key, err := storage.DerivedKey(id, name)
 	return r, key, err
 }
 
@@ -66,13 +74,16 @@ func (s *Server) serveObject(c echo.Context, key, contentType, sha, cache string
 		return err
 	}
 	defer obj.Close()
-	h := c.Response().Header()
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	h.Set("Content-Type", contentType)
-	h.Set("ETag", `"`+sha+`"`)
-	h.Set("Cache-Control", cache)
+	// Canonical keys set directly, one allocation for the values: every
+	// thumbnail of a grid comes through here.
+	v := []string{contentType, `"` + sha + `"`, cache}
+	h := c.Response().Header()
+	h["Content-Type"] = v[0:1:1]
+	h["Etag"] = v[1:2:2]
+	h["Cache-Control"] = v[2:3:3]
 	var content io.ReadSeeker = obj
 	if f, ok := obj.(storage.OSFiler); ok {
 		content = f.OSFile()

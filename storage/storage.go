@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"time"
 )
 
@@ -94,17 +93,58 @@ type LocalPather interface {
 	LocalPath(key string) (string, error)
 }
 
-var (
-	hexSum    = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	assetID   = regexp.MustCompile(`^[0-9a-z]{8,40}$`)
-	rendition = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-)
+// The shapes of keys' parts, checked by hand rather than with regular
+// expressions because every file served checks them (twice: the handler
+// builds the key, the store validates it). storage_test.go holds them to
+// the expressions they replace: hexSum ^[0-9a-f]{64}$, assetID
+// ^[0-9a-z]{8,40}$, renditionName ^[a-z0-9][a-z0-9_.-]{0,63}$.
+
+func hexSum(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func assetID(s string) bool {
+	if len(s) < 8 || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func renditionName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' || 'a' <= c && c <= 'z' {
+			continue
+		}
+		if i > 0 && (c == '_' || c == '.' || c == '-') {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // BlobKey is the key of an original: its SHA-256 in lower-case hex, fanned
 // out so no directory grows past 65,536 entries. Originals carry no name or
 // extension (DESIGN.md invariant 4).
 func BlobKey(sha256hex string) (string, error) {
-	if !hexSum.MatchString(sha256hex) {
+	if !hexSum(sha256hex) {
 		return "", fmt.Errorf("%w: sha256 %q", ErrBadKey, sha256hex)
 	}
 	return "blobs/sha256/" + sha256hex[0:2] + "/" + sha256hex[2:4] + "/" + sha256hex, nil
@@ -112,7 +152,7 @@ func BlobKey(sha256hex string) (string, error) {
 
 // DerivedKey is the key of a rendition of an asset, e.g. derived/<id>/thumb.jpg.
 func DerivedKey(asset, name string) (string, error) {
-	if !assetID.MatchString(asset) || !rendition.MatchString(name) || name == "." || name == ".." {
+	if !assetID(asset) || !renditionName(name) || name == "." || name == ".." {
 		return "", fmt.Errorf("%w: rendition %q of %q", ErrBadKey, name, asset)
 	}
 	return "derived/" + asset + "/" + name, nil
