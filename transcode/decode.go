@@ -32,7 +32,7 @@ const heifIntermediateQuality = 92
 
 // decoded is a photo decoded for rendering.
 type decoded struct {
-	Img          *rgbImage // as stored, possibly reduced by DCT scaling, never below what the preview needs
+	Img          *rgbImage // as stored, possibly reduced (DCT scaling, or a JPEG already resized to the first rendition), never below what it needs
 	FullW, FullH int       // the full stored size
 	Oriented     bool      // the decoder already turned it upright (HEIF irot/imir)
 }
@@ -130,7 +130,17 @@ func decodeJPEG(ctx context.Context, path string, minLong int, maxPixels int64) 
 		return decoded{}, tooLargeError(cfg.Width, cfg.Height, maxPixels)
 	}
 	m := djpegScale(max(cfg.Width, cfg.Height), minLong)
-	img, err := runDjpeg(ctx, path, m, maxPixels)
+	// The first rendition's size, as render works it out from the full size
+	// (never enlarging the DCT-reduced image): djpeg's rows are resized to it
+	// as they arrive, and render's own resize has nothing left to do.
+	fit := func(w, h int) (int, int) {
+		fw, fh := fitLongEdge(cfg.Width, cfg.Height, minLong)
+		if fw > w || fh > h {
+			return w, h
+		}
+		return fw, fh
+	}
+	img, err := runDjpeg(ctx, path, m, maxPixels, fit)
 	var re *runError
 	switch {
 	case err == nil:
@@ -163,10 +173,11 @@ func onlyBenignWarnings(stderr string) bool {
 }
 
 // runDjpeg decodes path at scale m/8, reading djpeg's PPM from a pipe as it
-// is written (an OS pipe handed to djpeg, so no goroutine copies it). The
-// image is returned even when djpeg exits with warnings (status 2), for the
-// caller to judge.
-func runDjpeg(ctx context.Context, path string, m int, maxPixels int64) (*rgbImage, error) {
+// is written (an OS pipe handed to djpeg, so no goroutine copies it) and
+// resizing it to fit's size on the way (see readPNMFit). The image is
+// returned even when djpeg exits with warnings (status 2), for the caller
+// to judge.
+func runDjpeg(ctx context.Context, path string, m int, maxPixels int64, fit func(w, h int) (int, int)) (*rgbImage, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -177,7 +188,7 @@ func runDjpeg(ctx context.Context, path string, m int, maxPixels int64) (*rgbIma
 	if err != nil {
 		return nil, err
 	}
-	img, perr := readPNM(pr, maxPixels)
+	img, perr := readPNMFit(pr, maxPixels, fit)
 	pr.Close() // unblocks djpeg (SIGPIPE) if we stopped reading early
 	_, werr := p.wait()
 	var re *runError

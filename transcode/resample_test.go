@@ -2,7 +2,9 @@ package transcode
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -138,5 +140,52 @@ func TestReadPNM(t *testing.T) {
 				t.Errorf("pixels %v, want %v", img.Pix, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadPNMFit checks that resizing rows as they are read gives exactly
+// what reading the whole image and resizing it gives, for colour and grey
+// PNMs, and that a short image is still an error.
+func TestReadPNMFit(t *testing.T) {
+	cases := []struct{ w, h, dw, dh int }{
+		{2500, 1875, 2048, 1536}, // 12 MP decoded at 5/8, to preview
+		{2250, 1500, 2048, 1365}, // 24 MP decoded at 3/8
+		{500, 400, 500, 300},     // height only
+		{500, 400, 300, 400},     // width only
+		{90, 60, 31, 21},         // nearly 3×
+		{900, 600, 100, 66},      // over 3×: read whole, then resized
+		{40, 30, 40, 30},         // nothing to do
+	}
+	for _, tc := range cases {
+		for _, gray := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%dx%d-%dx%d-gray=%v", tc.w, tc.h, tc.dw, tc.dh, gray), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(tc.w), uint64(tc.h)))
+				ch, magic := 3, "P6"
+				if gray {
+					ch, magic = 1, "P5"
+				}
+				body := make([]byte, ch*tc.w*tc.h)
+				for i := range body {
+					body[i] = byte(rng.IntN(256))
+				}
+				data := fmt.Sprintf("%s\n%d %d\n255\n", magic, tc.w, tc.h) + string(body)
+				full, err := readPNM(strings.NewReader(data), 1<<30)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := resize(full, tc.dw, tc.dh, catmullRom)
+				fit := func(w, h int) (int, int) { return tc.dw, tc.dh }
+				got, err := readPNMFit(strings.NewReader(data), 1<<30, fit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.W != want.W || got.H != want.H || !bytes.Equal(got.Pix, want.Pix) {
+					t.Fatalf("got %d×%d, want %d×%d; pixels equal: %v", got.W, got.H, want.W, want.H, bytes.Equal(got.Pix, want.Pix))
+				}
+				if _, err := readPNMFit(strings.NewReader(data[:len(data)-1]), 1<<30, fit); !errors.Is(err, errPNM) {
+					t.Fatalf("short image: err %v, want errPNM", err)
+				}
+			})
+		}
 	}
 }

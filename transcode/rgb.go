@@ -38,6 +38,15 @@ var errPNM = errors.New("malformed PNM")
 // readPNM reads one binary PPM (P6) or PGM (P5) with maxval 255, as djpeg
 // writes them, refusing images over maxPixels before allocating.
 func readPNM(r io.Reader, maxPixels int64) (*rgbImage, error) {
+	return readPNMFit(r, maxPixels, nil)
+}
+
+// readPNMFit is readPNM that returns the image resized (catmullRom) to the
+// size fit gives for the stored size, when fit is not nil; fit never
+// enlarges. When the reduction is under 3× (always, after DCT scaling) the
+// rows are resized as they arrive, a window of a few rows at a time: the
+// full-size image is never held, and the work overlaps the decoder's.
+func readPNMFit(r io.Reader, maxPixels int64, fit func(w, h int) (int, int)) (*rgbImage, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := pnmToken(br)
 	if err != nil {
@@ -63,24 +72,108 @@ func readPNM(r io.Reader, maxPixels int64) (*rgbImage, error) {
 	if int64(w)*int64(h) > maxPixels {
 		return nil, fmt.Errorf("%w: %d×%d over the pixel limit", errPNM, w, h)
 	}
-	img := newRGB(w, h)
-	if magic == "P6" {
-		if _, err := io.ReadFull(br, img.Pix); err != nil {
-			return nil, fmt.Errorf("%w: pixels: %v", errPNM, err)
+	rows := &pnmRows{br: br, gray: magic == "P5"}
+	dw, dh := w, h
+	if fit != nil {
+		dw, dh = fit(w, h)
+		if dw <= 0 || dh <= 0 || dw > w || dh > h {
+			return nil, fmt.Errorf("transcode: cannot fit %d×%d into %d×%d", w, h, dw, dh)
 		}
-		return img, nil
 	}
-	gray := make([]byte, w)
+	if (dw != w || dh != h) && float64(w)/float64(dw) < 3 && float64(h)/float64(dh) < 3 {
+		return resizeRows(rows, w, h, dw, dh, catmullRom)
+	}
+	img := newRGB(w, h)
 	for y := 0; y < h; y++ {
-		if _, err := io.ReadFull(br, gray); err != nil {
-			return nil, fmt.Errorf("%w: pixels: %v", errPNM, err)
+		if err := rows.read(img.row(y)); err != nil {
+			return nil, err
 		}
-		row := img.row(y)
-		for x, g := range gray {
-			row[3*x], row[3*x+1], row[3*x+2] = g, g, g
-		}
+	}
+	if dw != w || dh != h {
+		img = resize(img, dw, dh, catmullRom)
 	}
 	return img, nil
+}
+
+// pnmRows reads the pixel rows of a PNM, grey ones as RGB.
+type pnmRows struct {
+	br   *bufio.Reader
+	gray bool
+	buf  []byte
+}
+
+// read fills row (3 bytes a pixel) with the next row.
+func (p *pnmRows) read(row []byte) error {
+	if !p.gray {
+		if _, err := io.ReadFull(p.br, row); err != nil {
+			return fmt.Errorf("%w: pixels: %v", errPNM, err)
+		}
+		return nil
+	}
+	n := len(row) / 3
+	if cap(p.buf) < n {
+		p.buf = make([]byte, n)
+	}
+	gray := p.buf[:n]
+	if _, err := io.ReadFull(p.br, gray); err != nil {
+		return fmt.Errorf("%w: pixels: %v", errPNM, err)
+	}
+	for x, g := range gray {
+		row[3*x], row[3*x+1], row[3*x+2] = g, g, g
+	}
+	return nil
+}
+
+// resizeRows resizes the w×h image whose rows come from rows to dw×dh,
+// reduced less than 3× (no box pre-shrink): as resize does, rows first, but
+// each output row as soon as its input rows have arrived, from a ring of
+// the last few.
+func resizeRows(rows *pnmRows, w, h, dw, dh int, f filter) (*rgbImage, error) {
+	dst := newRGB(dw, dh)
+	var vt taps
+	if dh == h { // width only: each row is its own single tap
+		vt = taps{N: 1, Start: make([]int, h), Weight: make([]int32, h)}
+		for y := range h {
+			vt.Start[y], vt.Weight[y] = y, 1<<weightBits
+		}
+	} else {
+		vt = makeTaps(h, dh, f)
+	}
+	var ht taps
+	if dw != w {
+		ht = makeTaps(w, dw, f)
+	}
+	ring := make([][]byte, vt.N)
+	for i := range ring {
+		ring[i] = make([]byte, 3*w)
+	}
+	acc := make([]int32, 3*w)
+	mid := make([]byte, 3*w) // a row filtered vertically, before the horizontal pass
+	next := 0                // the next input row to read
+	for y := 0; y < dh; y++ {
+		start := vt.Start[y]
+		for ; next < start+vt.N; next++ {
+			if err := rows.read(ring[next%vt.N]); err != nil {
+				return nil, err
+			}
+		}
+		out := dst.row(y)
+		if dw != w {
+			out = mid
+		}
+		resizeRowV(out, acc, func(i int) []byte { return ring[(start+i)%vt.N] }, vt.Weight[y*vt.N:y*vt.N+vt.N])
+		if dw != w {
+			resizeRowH(mid, dst.row(y), ht)
+		}
+	}
+	// The windows end at the last row, but read to the end whatever the
+	// filter: a short image is an error, as with readPNM.
+	for ; next < h; next++ {
+		if err := rows.read(ring[0]); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
 }
 
 // pnmToken reads one whitespace-separated header token and the single
