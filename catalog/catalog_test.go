@@ -269,3 +269,38 @@ func TestClaimJobByKind(t *testing.T) {
 		t.Errorf("video lane claimed %+v, err %v", j, err)
 	}
 }
+
+// TestAddRenditionsWhileRunning: a running job records its first rendition
+// (a photo's thumbnail) before it completes; the asset stays processing, and
+// a job that is no longer running cannot add any.
+func TestAddRenditionsWhileRunning(t *testing.T) {
+	c := catalogtest.Open(t, nil)
+	a, _, err := c.CreateAsset(newAsset(strings.Repeat("e", 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.ClaimJob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	thumb := catalog.Rendition{Width: 400, Height: 300, Size: 1234, SHA256: strings.Repeat("1", 64), MIME: "image/jpeg"}
+	if err := c.AddRenditions(j.ID, map[string]catalog.Rendition{"thumb.jpg": thumb}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.Asset(a.ID)
+	if got.Status != catalog.StatusProcessing || got.Renditions["thumb.jpg"] != thumb {
+		t.Fatalf("asset = %s %+v, want processing with the thumbnail", got.Status, got.Renditions)
+	}
+	preview := catalog.Rendition{Width: 2048, Height: 1536, Size: 99, SHA256: strings.Repeat("2", 64), MIME: "image/jpeg"}
+	err = c.CompleteJob(j.ID, func(a *catalog.Asset) error { a.Renditions["preview.jpg"] = preview; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.Asset(a.ID)
+	if got.Status != catalog.StatusReady || len(got.Renditions) != 2 {
+		t.Fatalf("asset = %s %+v, want ready with two renditions", got.Status, got.Renditions)
+	}
+	if err := c.AddRenditions(j.ID, map[string]catalog.Rendition{"thumb.jpg": thumb}); !errors.Is(err, catalog.ErrInvalid) {
+		t.Fatalf("add to a done job = %v, want ErrInvalid", err)
+	}
+}

@@ -105,6 +105,36 @@ func (c *Catalog) CompleteJob(jobID string, update func(*Asset) error) error {
 	return nil
 }
 
+// AddRenditions records renditions that a running job has already stored,
+// before the job completes: a photo's thumbnail is served while its preview
+// is still being made. The asset keeps its status; the job stays running.
+func (c *Catalog) AddRenditions(jobID string, rs map[string]Rendition) error {
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		var j Job
+		if err := getJSON(tx.Bucket(bJobs), []byte(jobID), &j); err != nil {
+			return err
+		}
+		if j.State != JobRunning {
+			return fmt.Errorf("%w: job is %s, not running", ErrInvalid, j.State)
+		}
+		var a Asset
+		if err := getJSON(tx.Bucket(bAssets), []byte(j.AssetID), &a); err != nil {
+			return err
+		}
+		if a.Renditions == nil {
+			a.Renditions = make(map[string]Rendition, len(rs))
+		}
+		for name, r := range rs {
+			a.Renditions[name] = r
+		}
+		return putJSON(tx.Bucket(bAssets), []byte(a.ID), a)
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: add renditions of job %s: %w", jobID, err)
+	}
+	return nil
+}
+
 // FailJob records a running job's failure. A permanent failure, or the
 // last allowed attempt, fails the job and its asset with reason; otherwise
 // the job is queued again after a backoff.

@@ -46,14 +46,19 @@ type childRequest struct {
 	// Specs are the renditions to write, largest first; default
 	// photoRenditions. /verify asks for one small picture to hash.
 	Specs []renditionSpec `json:"specs,omitempty"`
+	// Early asks for the smallest rendition (the thumbnail) to be reported
+	// on a line of its own as soon as it is written, before the others.
+	Early bool `json:"early,omitempty"`
 }
 
-// childResponse is the child's answer: renditions, or an error.
+// childResponse is the child's answer: renditions, or an error. With
+// childRequest.Early, a line holding only Early comes first.
 type childResponse struct {
 	Width      int          `json:"width"`  // full size, upright
 	Height     int          `json:"height"` // full size, upright
 	Renditions []Rendition  `json:"renditions,omitempty"`
 	Error      *childErrMsg `json:"error,omitempty"`
+	Early      *Rendition   `json:"early,omitempty"`
 }
 
 type childErrMsg struct {
@@ -154,13 +159,19 @@ func childRender(req childRequest) (resp childResponse, err error) {
 			err = unsupportedf("the decoder failed on this file: %v", p)
 		}
 	}()
-	return render(context.Background(), req)
+	var early func(Rendition) error
+	if req.Early {
+		early = func(r Rendition) error { return json.NewEncoder(os.Stdout).Encode(childResponse{Early: &r}) }
+	}
+	return render(context.Background(), req, early)
 }
 
-// render decodes the photo once and writes each rendition from the previous,
-// larger one. The parent's timeout kills the whole process group, djpeg,
+// render decodes the photo once and makes each rendition from the previous,
+// larger one, then compresses them smallest first, so that the thumbnail is
+// on disk, and handed to early when it is not nil, before the preview is
+// compressed. The parent's timeout kills the whole process group, djpeg,
 // cjpeg and heif-convert included, so no context deadline is needed here.
-func render(ctx context.Context, req childRequest) (childResponse, error) {
+func render(ctx context.Context, req childRequest, early func(Rendition) error) (childResponse, error) {
 	specs := req.specs()
 	d, err := decodePhoto(ctx, req.Path, req.MIME, req.Out, specs[0].LongEdge, req.MaxPixels)
 	if err != nil {
@@ -178,6 +189,7 @@ func render(ctx context.Context, req childRequest) (childResponse, error) {
 	// image may be DCT-reduced), and resized before it is turned, which is
 	// cheaper than turning the larger image.
 	img := d.Img
+	imgs := make([]*rgbImage, len(specs))
 	for i, spec := range specs {
 		var w, h int
 		if i == 0 {
@@ -190,11 +202,21 @@ func render(ctx context.Context, req childRequest) (childResponse, error) {
 			w, h = fitLongEdge(img.W, img.H, spec.LongEdge)
 			img = resize(img, w, h, catmullRom)
 		}
+		imgs[i] = img
+	}
+	resp.Renditions = make([]Rendition, len(specs))
+	for i := len(specs) - 1; i >= 0; i-- {
+		spec, img := specs[i], imgs[i]
 		path := req.Out + spec.Name
 		if err := encodeJPEG(ctx, img, path); err != nil {
 			return childResponse{}, fmt.Errorf("encode %s: %w", spec.Name, err)
 		}
-		resp.Renditions = append(resp.Renditions, Rendition{Name: spec.Name, Path: path, Width: img.W, Height: img.H, MIME: "image/jpeg"})
+		resp.Renditions[i] = Rendition{Name: spec.Name, Path: path, Width: img.W, Height: img.H, MIME: "image/jpeg"}
+		if early != nil && i == len(specs)-1 && i > 0 {
+			if err := early(resp.Renditions[i]); err != nil {
+				return childResponse{}, fmt.Errorf("report %s: %w", spec.Name, err)
+			}
+		}
 	}
 	return resp, nil
 }

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -35,6 +37,13 @@ type PhotoConfig struct {
 	// Zone is where a camera clock without an EXIF offset is taken to be:
 	// the office's own zone. Default time.Local.
 	Zone *time.Location
+	// OnThumb, when set, is called with thumb.jpg as soon as the child has
+	// written it, before preview.jpg is compressed, so that the caller can
+	// publish the thumbnail early. It runs in a goroutine of its own while
+	// the render goes on; RenderPhoto returns only after it has, and the
+	// file stays in ScratchDir until then (on success it is also in
+	// PhotoInfo.Renditions). It is not called when the render fails first.
+	OnThumb func(Rendition)
 }
 
 func (c *PhotoConfig) withDefaults() error {
@@ -171,7 +180,7 @@ func RenderPhoto(ctx context.Context, cfg PhotoConfig, et *ExifTool, path string
 	meta := parsePhotoMeta(tags, cfg.Zone)
 
 	out := filepath.Join(cfg.ScratchDir, randomHex()+"-")
-	req := childRequest{Path: abs, MIME: mime, Out: out, Orientation: meta.Orientation, MaxPixels: cfg.MaxPixels, MemoryLimit: cfg.MemoryLimit}
+	req := childRequest{Path: abs, MIME: mime, Out: out, Orientation: meta.Orientation, MaxPixels: cfg.MaxPixels, MemoryLimit: cfg.MemoryLimit, Early: cfg.OnThumb != nil}
 	resp, err := runPhotoChild(ctx, cfg, req)
 	keep := make([]string, 0, len(resp.Renditions))
 	for _, r := range resp.Renditions {
@@ -217,7 +226,9 @@ func sniffFile(path string) (string, error) {
 	return mime, nil
 }
 
-// runPhotoChild runs the decoding child for req within cfg.Timeout.
+// runPhotoChild runs the decoding child for req within cfg.Timeout. With
+// req.Early, cfg.OnThumb gets the smallest rendition when the child reports
+// it, and has returned when runPhotoChild does.
 func runPhotoChild(ctx context.Context, cfg PhotoConfig, req childRequest) (childResponse, error) {
 	reqJSON, err := json.Marshal(req)
 	if err != nil {
@@ -230,11 +241,21 @@ func runPhotoChild(ctx context.Context, cfg PhotoConfig, req childRequest) (chil
 	)
 	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	stdout := &boundedBuffer{max: maxChildResponse}
+	stdout := &childStdout{boundedBuffer: boundedBuffer{max: maxChildResponse}}
+	var early sync.WaitGroup
+	if req.Early && cfg.OnThumb != nil {
+		specs := req.specs()
+		stdout.early = func(r Rendition) {
+			if checkRenditions([]Rendition{r}, req.Out, specs[len(specs)-1:]) == nil {
+				early.Go(func() { cfg.OnThumb(r) })
+			}
+		}
+	}
 	_, runErr := runCommand(tctx, command{Path: cfg.Executable, Args: []string{childArg}, Env: env, Stdout: stdout, GoProgram: true})
+	early.Wait()
 
 	var resp childResponse
-	parsed := !stdout.overflow && json.Unmarshal(stdout.buf, &resp) == nil
+	parsed := !stdout.overflow && json.Unmarshal(stdout.last(), &resp) == nil && resp.Early == nil
 	var re *runError
 	switch {
 	case errors.As(runErr, &re) && re.TimedOut:
@@ -256,6 +277,38 @@ func runPhotoChild(ctx context.Context, cfg PhotoConfig, req childRequest) (chil
 		return childResponse{}, fmt.Errorf("decoding child: unreadable response %.200q", stdout.buf)
 	}
 	return resp, nil
+}
+
+// childStdout collects the child's stdout and hands the first early line
+// it finds to early: the response proper is the last line.
+type childStdout struct {
+	boundedBuffer
+	early     func(Rendition) // nil once called
+	lineStart int
+}
+
+func (w *childStdout) Write(p []byte) (int, error) {
+	n, err := w.boundedBuffer.Write(p)
+	for w.early != nil {
+		i := bytes.IndexByte(w.buf[w.lineStart:], '\n')
+		if i < 0 {
+			break
+		}
+		line := w.buf[w.lineStart : w.lineStart+i]
+		w.lineStart += i + 1
+		var m childResponse
+		if json.Unmarshal(line, &m) == nil && m.Early != nil {
+			w.early(*m.Early)
+			w.early = nil
+		}
+	}
+	return n, err
+}
+
+// last returns the last line written.
+func (w *childStdout) last() []byte {
+	b := bytes.TrimRight(w.buf, "\n")
+	return b[bytes.LastIndexByte(b, '\n')+1:]
 }
 
 func stderrSuffix(s string) string {

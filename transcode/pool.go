@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,9 @@ type Queue interface {
 	// with a Vocab to link the people a file names.
 	CompleteJobWith(jobID string, update func(*catalog.Asset, *catalog.Vocab) error) error
 	FailJob(jobID, reason string, permanent bool) error
+	// AddRenditions records renditions a running job stored before it
+	// completes (a photo's thumbnail, served while the rest is made).
+	AddRenditions(jobID string, rs map[string]catalog.Rendition) error
 	ReleaseJob(jobID string) error
 	Asset(id string) (catalog.Asset, error)
 }
@@ -208,7 +212,24 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	if err != nil {
 		return nil, err
 	}
-	rs, apply, tags, err := p.render(ctx, job.Kind, asset.MIME, scratch, src)
+	// A photo's thumbnail is stored and recorded as soon as it exists, so
+	// it is served while the preview, fingerprints and metadata are made.
+	// If that fails it is simply stored with the rest.
+	early := map[string]catalog.Rendition{}
+	onThumb := func(r Rendition) {
+		stored, err := p.storeRenditions(ctx, asset.ID, []Rendition{r})
+		if err == nil {
+			err = p.queue.AddRenditions(job.ID, stored)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				p.cfg.Log.Warn("early thumbnail not recorded; it comes with the rest", "job", job.ID, "asset", asset.ID, "err", err)
+			}
+			return
+		}
+		early[r.Name] = stored[r.Name]
+	}
+	rs, apply, tags, err := p.render(ctx, job.Kind, asset.MIME, scratch, src, onThumb)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +241,17 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 	case job.Kind != JobOCR: // an OCR job's photo job reads them
 		desc = p.descriptive(ctx, src)
 	}
-	stored, err := p.storeRenditions(ctx, asset.ID, rs)
+	rest := make([]Rendition, 0, len(rs))
+	for _, r := range rs {
+		if _, ok := early[r.Name]; !ok {
+			rest = append(rest, r)
+		}
+	}
+	stored, err := p.storeRenditions(ctx, asset.ID, rest)
 	if err != nil {
 		return nil, err
 	}
+	maps.Copy(stored, early)
 	return func(a *catalog.Asset, v *catalog.Vocab) error {
 		apply(a)
 		a.Renditions = mergeRenditions(a.Renditions, stored)
@@ -238,12 +266,14 @@ func (p *Pool) do(ctx context.Context, job catalog.Job) (func(*catalog.Asset, *c
 
 // render does the kind's work on the original at src (of type mime), writing into
 // scratch, and returns the renditions, how to record what it learnt, and
-// exiftool's tags when it read them anyway (photos).
-func (p *Pool) render(ctx context.Context, kind, mime, scratch, src string) ([]Rendition, func(*catalog.Asset), map[string]any, error) {
+// exiftool's tags when it read them anyway (photos). A photo's thumbnail
+// goes to onThumb as soon as it is written (PhotoConfig.OnThumb).
+func (p *Pool) render(ctx context.Context, kind, mime, scratch, src string, onThumb func(Rendition)) ([]Rendition, func(*catalog.Asset), map[string]any, error) {
 	switch kind {
 	case JobPhoto:
 		cfg := p.cfg.Photo
 		cfg.ScratchDir = scratch
+		cfg.OnThumb = onThumb
 		info, err := RenderPhoto(ctx, cfg, p.exif, src)
 		return info.Renditions, func(a *catalog.Asset) { applyPhotoInfo(a, info) }, info.Tags, err
 	case JobVideo, JobAudio:
