@@ -202,32 +202,48 @@ func resizeRowV(out []byte, acc []int32, row func(i int) []byte, ws []int32) {
 }
 
 // boxShrink averages f×f blocks; edge pixels that do not fill a block are
-// dropped (at most f-1 columns and rows).
+// dropped (at most f-1 columns and rows). Each output row sums its f input
+// rows column by column first, then f columns at a time, and divides by a
+// fixed-point reciprocal, exact for the sums that can occur.
 func boxShrink(src *rgbImage, f int) *rgbImage {
 	w, h := src.W/f, src.H/f
 	dst := newRGB(w, h)
-	acc := make([]uint32, 3*w)
-	n := uint32(f * f)
+	cols := make([]uint32, 3*w*f)
+	n := uint64(f * f)
+	// floor((v + n/2) / n) == (v + n/2) * recip >> 32 while (v + n/2)(n-1) < 2^32;
+	// v is at most 255n.
+	exact := (256*n)*(n-1) < 1<<32
+	recip := (1<<32 + n - 1) / n
 	for y := 0; y < h; y++ {
-		clear(acc)
-		for dy := 0; dy < f; dy++ {
-			in := src.row(y*f + dy)
-			for x := 0; x < w; x++ {
-				px := in[3*x*f : 3*(x+1)*f]
-				var r, g, b uint32
-				for i := 0; i < f; i++ {
-					r += uint32(px[3*i])
-					g += uint32(px[3*i+1])
-					b += uint32(px[3*i+2])
-				}
-				acc[3*x] += r
-				acc[3*x+1] += g
-				acc[3*x+2] += b
+		in := src.row(y * f)[:len(cols)]
+		for j, v := range in {
+			cols[j] = uint32(v)
+		}
+		for dy := 1; dy < f; dy++ {
+			in := src.row(y*f + dy)[:len(cols)]
+			for j, v := range in {
+				cols[j] += uint32(v)
 			}
 		}
 		out := dst.row(y)
-		for j, v := range acc {
-			out[j] = uint8((v + n/2) / n)
+		for x := 0; x < w; x++ {
+			px := cols[3*x*f : 3*(x+1)*f]
+			var r, g, b uint32
+			for i := 0; i+2 < len(px); i += 3 {
+				r += px[i]
+				g += px[i+1]
+				b += px[i+2]
+			}
+			o := out[3*x : 3*x+3]
+			if exact {
+				o[0] = uint8((uint64(r) + n/2) * recip >> 32)
+				o[1] = uint8((uint64(g) + n/2) * recip >> 32)
+				o[2] = uint8((uint64(b) + n/2) * recip >> 32)
+			} else {
+				o[0] = uint8((uint64(r) + n/2) / n)
+				o[1] = uint8((uint64(g) + n/2) / n)
+				o[2] = uint8((uint64(b) + n/2) / n)
+			}
 		}
 	}
 	return dst

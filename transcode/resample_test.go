@@ -189,3 +189,40 @@ func TestReadPNMFit(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxShrink compares boxShrink with a plain average of each block,
+// rounded, for block sizes on both sides of its fixed-point limit.
+func TestBoxShrink(t *testing.T) {
+	for _, f := range []int{2, 3, 5, 16, 64, 65, 130} {
+		for _, fill := range []int{-1, 0, 255} { // noise, black, white
+			src := newRGB(f*4+f-1, f*3+1)
+			rng := rand.New(rand.NewPCG(uint64(f), 7))
+			for i := range src.Pix {
+				src.Pix[i] = byte(fill)
+				if fill < 0 {
+					src.Pix[i] = byte(rng.IntN(256))
+				}
+			}
+			got := boxShrink(src, f)
+			if got.W != 4 || got.H != 3 {
+				t.Fatalf("f=%d: %d×%d, want 4×3", f, got.W, got.H)
+			}
+			n := f * f
+			for y := range got.H {
+				for x := range got.W {
+					for c := range 3 {
+						sum := 0
+						for dy := range f {
+							for dx := range f {
+								sum += int(src.Pix[3*((y*f+dy)*src.W+x*f+dx)+c])
+							}
+						}
+						if want := byte((sum + n/2) / n); got.Pix[3*(y*got.W+x)+c] != want {
+							t.Fatalf("f=%d fill %d: pixel %d,%d channel %d = %d, want %d", f, fill, x, y, c, got.Pix[3*(y*got.W+x)+c], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
