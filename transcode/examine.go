@@ -173,11 +173,13 @@ func DecodeRendition(r io.Reader) (image.Image, error) {
 
 // PhotoFingerprints returns the stored and query hashes of a photo from
 // its preview rendition at path, the worker's own output, decoded in
-// process.
+// process. Both come from one gray copy (the same Fingerprint and
+// QueryHashes would each make).
 func PhotoFingerprints(path string) (catalog.Fingerprints, error) {
 	img, err := decodeOwnJPEG(path)
 	if err != nil {
 		return catalog.Fingerprints{}, err
 	}
-	return catalog.Fingerprints{Photo: Fingerprint(img), PhotoQuery: QueryHashes(img)}, nil
+	g := grayShrink(img, trimLongEdge)
+	return catalog.Fingerprints{Photo: fingerprintGray(g), PhotoQuery: queryHashesGray(g)}, nil
 }

@@ -61,7 +61,11 @@ const (
 // pass over the pixels and ten small resizes, whatever img's size: about
 // 40 ms for a 2048×1536 preview.
 func Fingerprint(img image.Image) []uint64 {
-	g := grayShrink(img, trimLongEdge)
+	return fingerprintGray(grayShrink(img, trimLongEdge))
+}
+
+// fingerprintGray is Fingerprint of the gray copy grayShrink made.
+func fingerprintGray(g *grayImage) []uint64 {
 	hs := make([]uint64, 0, 1+cropWindows)
 	hs = append(hs, g.hashRect(g.bounds()).plain)
 	w, h := int(cropSize*float64(g.W)+0.5), int(cropSize*float64(g.H)+0.5)
@@ -83,7 +87,11 @@ func Fingerprint(img image.Image) []uint64 {
 // mirror image, without duplicates. So a mirrored copy is found too; the
 // stored side keeps no mirror hashes.
 func QueryHashes(img image.Image) []uint64 {
-	g := grayShrink(img, trimLongEdge)
+	return queryHashesGray(grayShrink(img, trimLongEdge))
+}
+
+// queryHashesGray is QueryHashes of the gray copy grayShrink made.
+func queryHashesGray(g *grayImage) []uint64 {
 	rects := []image.Rectangle{
 		g.bounds(),
 		trimBorders(g, bandBottom, 0),
