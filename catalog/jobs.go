@@ -109,7 +109,7 @@ func (c *Catalog) CompleteJob(jobID string, update func(*Asset) error) error {
 // before the job completes: a photo's thumbnail is served while its preview
 // is still being made. The asset keeps its status; the job stays running.
 func (c *Catalog) AddRenditions(jobID string, rs map[string]Rendition) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := c.update(func(tx *bolt.Tx) error {
 		var j Job
 		if err := getJSON(tx.Bucket(bJobs), []byte(jobID), &j); err != nil {
 			return err
