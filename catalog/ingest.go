@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,12 +76,17 @@ func (in *Ingester) Stage(ctx context.Context, src io.Reader) (*Staged, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	size, err := stageCopy(w, h, io.MultiReader(bytes.NewReader(head), src))
+	dst := io.MultiWriter(w, h)
+	if _, err := dst.Write(head); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("catalog: ingest: stage: %w", err)
+	}
+	size, err := copyChunked(dst, src, make([]byte, 1<<20))
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: %w", err)
 	}
-	return &Staged{w: w, Kind: kind, MIME: mime, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return &Staged{w: w, Kind: kind, MIME: mime, Size: size + int64(k), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // StageFile stages the local file at path, which must not change
@@ -122,9 +126,7 @@ func (in *Ingester) StageFile(ctx context.Context, path string) (*Staged, error)
 	// The store fsyncs the file while it is hashed here.
 	h := sha256.New()
 	h.Write(head[:k])
-	buf := stageBufPool.Get().(*[stageBufSize]byte)
-	defer stageBufPool.Put(buf)
-	size, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf[:])
+	size, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, 1<<20))
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: hash %s: %w", path, err)
@@ -221,4 +223,34 @@ func (in *Ingester) Recover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("removed %d staging entries and %d orphan blobs; requeued %d interrupted jobs, failed %d", staged, len(orphans), requeued, failed), nil
+}
+
+// copyChunked copies src to dst, filling buf before each write. A multipart
+// part yields about 4 KB per Read; writing and hashing each of those costs a
+// syscall per 4 KB, which dominated uploads. Unlike io.ReadFull, it tells a
+// clean EOF from a source's own io.ErrUnexpectedEOF (a body cut short).
+func copyChunked(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var total int64
+	for {
+		n := 0
+		var rerr error
+		for n < len(buf) && rerr == nil {
+			var m int
+			m, rerr = src.Read(buf[n:])
+			n += m
+		}
+		if n > 0 {
+			w, err := dst.Write(buf[:n])
+			total += int64(w)
+			if err != nil {
+				return total, err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
 }

@@ -10,17 +10,19 @@ import (
 	"testing/iotest"
 )
 
-// TestStageCopy: the pipelined copy writes and hashes exactly the bytes it
-// read, in order, whatever the sizes of the source's reads.
-func TestStageCopy(t *testing.T) {
-	for _, size := range []int{0, 1, 511, stageBufSize - 1, stageBufSize, 3*stageBufSize + 12345, 9 * stageBufSize} {
+const chunk = 1 << 20
+
+// TestCopyChunked: the copy writes exactly the bytes it read, in order,
+// whatever the sizes of the source's reads, in writes of a whole buffer.
+func TestCopyChunked(t *testing.T) {
+	for _, size := range []int{0, 1, 511, chunk - 1, chunk, 3*chunk + 12345} {
 		src := make([]byte, size)
 		for i := range src {
 			src[i] = byte(rand.Uint32())
 		}
 		var dst bytes.Buffer
 		h := sha256.New()
-		n, err := stageCopy(&dst, h, iotest.HalfReader(bytes.NewReader(src)))
+		n, err := copyChunked(io.MultiWriter(&dst, h), iotest.HalfReader(bytes.NewReader(src)), make([]byte, chunk))
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
 		}
@@ -31,23 +33,23 @@ func TestStageCopy(t *testing.T) {
 	}
 }
 
-// TestStageCopyErrors: a body cut short is an error, not a short file, and
-// a failed write stops the copy without reading the rest.
-func TestStageCopyErrors(t *testing.T) {
-	cut := io.MultiReader(bytes.NewReader(make([]byte, 5*stageBufSize/2)), iotest.ErrReader(io.ErrUnexpectedEOF))
-	if _, err := stageCopy(io.Discard, sha256.New(), cut); !errors.Is(err, io.ErrUnexpectedEOF) {
+// TestCopyChunkedErrors: a body cut short is an error, not a short file,
+// and a failed write stops the copy without reading the rest.
+func TestCopyChunkedErrors(t *testing.T) {
+	cut := io.MultiReader(bytes.NewReader(make([]byte, 5*chunk/2)), iotest.ErrReader(io.ErrUnexpectedEOF))
+	if _, err := copyChunked(io.Discard, cut, make([]byte, chunk)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("cut body: err %v, want io.ErrUnexpectedEOF", err)
 	}
 
 	full := errors.New("disk full")
-	w := &failAfter{left: 2 * stageBufSize, err: full}
+	w := &failAfter{left: 2 * chunk, err: full}
 	src := &countingReader{left: 1 << 30}
-	_, err := stageCopy(w, sha256.New(), src)
+	_, err := copyChunked(w, src, make([]byte, chunk))
 	if !errors.Is(err, full) {
 		t.Errorf("failed write: err %v, want %v", err, full)
 	}
-	if read := 1<<30 - src.left; read > (stageBufs+4)*stageBufSize {
-		t.Errorf("read %d bytes after the write failed at %d", read, 2*stageBufSize)
+	if read := 1<<30 - src.left; read > 3*chunk {
+		t.Errorf("read %d bytes after the write failed at %d", read, 2*chunk)
 	}
 }
 
