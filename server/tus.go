@@ -131,7 +131,7 @@ func (t *tusUploads) serve(c echo.Context) error {
 		if err != nil || info.MetaData[tusOwnerKey] != user.ID {
 			return errorf(http.StatusNotFound, "not_found", "Esa subida no existe o expiró / no such upload, or it expired")
 		}
-		if req.Method == http.MethodPatch && req.Header.Get("Upload-Offset") == "0" && info.Size > 0 {
+		if req.Method == http.MethodPatch && req.Header.Get("Upload-Offset") == "0" {
 			if err := t.sniffFirstBytes(req, id, info.Size); err != nil {
 				return err
 			}
