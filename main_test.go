@@ -35,8 +35,8 @@ const (
 
 // TestKillDuringUploads checks DESIGN.md invariants 1 and 3 against the real
 // binary: a server killed with SIGKILL while dozens of uploads are in flight
-// loses no acknowledged upload, leaves no garbage once restarted, and still
-// finishes processing every photo.
+// (half multipart, half tus) loses no acknowledged upload, leaves no garbage
+// once restarted, and still finishes processing every photo.
 func TestKillDuringUploads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 crash test: skipped in -short mode")
@@ -80,8 +80,17 @@ func runKillRounds(t *testing.T, rounds, perRound int) (witnessed, cut int) {
 		var acked, dups int
 		acked, dups, retry = w.record(t, round, outcomes)
 		totalCut += len(retry)
-		t.Logf("round %d: %d uploads, SIGKILL after %v: %d acknowledged (%d duplicates), %d cut; %d witnessed so far",
-			round, len(ups), killAfter, acked, dups, len(retry), len(w))
+		var overTus, resumed int
+		for _, o := range outcomes {
+			if o.tus && o.err == nil {
+				overTus++
+				if o.resumedAt > 0 {
+					resumed++
+				}
+			}
+		}
+		t.Logf("round %d: %d uploads, SIGKILL after %v: %d acknowledged (%d duplicates, %d over tus, %d of them resumed from an offset), %d cut; %d witnessed so far",
+			round, len(ups), killAfter, acked, dups, overTus, resumed, len(retry), len(w))
 
 		srv = startServer(t, bin, data, logs)
 		checkWitnessed(t, &api{base: srv.base, token: token, hc: hc}, w)
@@ -101,6 +110,7 @@ func runKillRounds(t *testing.T, rounds, perRound int) (witnessed, cut int) {
 	checkSearchable(t, a, w)
 	srv.stop(t)
 	checkDataFolder(t, data, w)
+	checkUploadsFolder(t, data, retry)
 	return len(w), totalCut
 }
 
@@ -131,12 +141,15 @@ type assetJSON struct {
 	} `json:"renditions"`
 }
 
-// upload is one photo as a photographer's browser would send it.
+// upload is one photo as a photographer's browser would send it: as a
+// multipart form, or over tus (its path once created, to resume).
 type upload struct {
-	name  string
-	event string
-	jpeg  []byte
-	sha   string
+	name    string
+	event   string
+	jpeg    []byte
+	sha     string
+	tus     bool
+	tusPath string
 }
 
 // makeUploads draws n distinct photos. Most are small; about one in six is a
@@ -160,6 +173,7 @@ func makeUploads(round, firstSerial, n int) []upload {
 				event: fmt.Sprintf("Inauguración del parque, ronda %d", round),
 				jpeg:  img,
 				sha:   hex.EncodeToString(sum[:]),
+				tus:   serial%2 == 1,
 			}
 		})
 	}
@@ -198,11 +212,14 @@ type outcome struct {
 	asset  assetJSON
 	body   string
 	err    error // transport error: the kill cut the connection
+	// resumedAt is the offset a tus upload resumed from after a cut (0: none).
+	resumedAt int
 }
 
 // uploadAndKill sends every upload at once and SIGKILLs the server after
 // killAfter. Bodies are paced to between 0 and 1.5 s each, like uplinks of
-// different speeds, so the kill finds uploads in every phase.
+// different speeds, so the kill finds uploads in every phase (for tus ones:
+// creation, any PATCH, the finish).
 func uploadAndKill(a *api, srv *serverProc, ups []upload, killAfter time.Duration) []outcome {
 	out := make([]outcome, len(ups))
 	start := make(chan struct{})
@@ -211,7 +228,11 @@ func uploadAndKill(a *api, srv *serverProc, ups []upload, killAfter time.Duratio
 		pace := time.Duration(rand.IntN(1500)) * time.Millisecond
 		wg.Go(func() {
 			<-start
-			out[i] = postUpload(a, u, pace)
+			if u.tus {
+				out[i] = postTusUpload(a, u, pace)
+			} else {
+				out[i] = postUpload(a, u, pace)
+			}
 		})
 	}
 	close(start)

@@ -24,8 +24,7 @@ import (
 // TestSoakKillRounds: the crash test of main_test.go at soak size: 20
 // rounds (--quick 5) of 100 concurrent uploads plus their processing,
 // SIGKILL at a random point, every invariant checked after each restart
-// and at the end. A tus client would slot in beside postUpload in
-// uploadAndKill (half the uploads through it) once tus is merged.
+// and at the end. Half the uploads go through tus (killtus_test.go).
 func TestSoakKillRounds(t *testing.T) {
 	requireTools(t, "exiftool", "djpeg")
 	rounds := envIntOr("ACERVO_SOAK_ROUNDS", 20)
@@ -37,11 +36,11 @@ func TestSoakKillRounds(t *testing.T) {
 	if t.Failed() {
 		res = "FAIL"
 	}
-	checks := "0 lost (bytes re-hashed), 0 orphan blobs or staging files, 0 dangling renditions, every job done once, bbolt check, audit chain and search index clean"
+	checks := "0 lost (bytes re-hashed), 0 orphan blobs or staging files, only resumable tus uploads left, 0 dangling renditions, every job done once, bbolt check, audit chain and search index clean"
 	if t.Failed() {
 		checks = "invariant broken: see the test's errors"
 	}
-	resultRow(t, fmt.Sprintf("kill -9 rounds: %d rounds × 100 concurrent multipart uploads + processing", rounds),
+	resultRow(t, fmt.Sprintf("kill -9 rounds: %d rounds × 100 concurrent uploads (half multipart, half tus) + processing", rounds),
 		fmt.Sprintf("%d acknowledged, %d cut and retried; %s", witnessed, cut, checks), res)
 }
 

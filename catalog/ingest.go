@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/comsoc/acervo/storage"
 )
@@ -84,6 +85,51 @@ func (in *Ingester) Stage(ctx context.Context, src io.Reader) (*Staged, error) {
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: %w", err)
+	}
+	return &Staged{w: w, Kind: kind, MIME: mime, Size: size + int64(k), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// StageFile stages the local file at path, which must not change
+// meanwhile. A store that can link it (storage.Linker: same file system)
+// takes the file as it is, and it is only read to hash it; otherwise its
+// bytes are copied as Stage copies a body. path is left as it was either
+// way: the caller removes it once Commit or Abort is done.
+func (in *Ingester) StageFile(ctx context.Context, path string) (*Staged, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: ingest: %w", err)
+	}
+	defer f.Close()
+	l, ok := in.Store.(storage.Linker)
+	if !ok {
+		return in.Stage(ctx, f)
+	}
+	head := make([]byte, 512)
+	k, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("catalog: ingest: read: %w", err)
+	}
+	kind, mime, ok := in.Sniff(head[:k])
+	if !ok {
+		return nil, ErrUnsupportedMedia
+	}
+	w, err := l.Link(ctx, path)
+	if errors.Is(err, storage.ErrNotLinkable) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("catalog: ingest: %w", err)
+		}
+		return in.Stage(ctx, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The store fsyncs the file while it is hashed here.
+	h := sha256.New()
+	h.Write(head[:k])
+	size, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, 1<<20))
+	if err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("catalog: ingest: hash %s: %w", path, err)
 	}
 	return &Staged{w: w, Kind: kind, MIME: mime, Size: size + int64(k), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -24,15 +25,27 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/comsoc/acervo/catalog"
+	"github.com/comsoc/acervo/storage"
 )
 
 // Resumable uploads (tus 1.0) at /api/v1/uploads/. tusd keeps the bytes
 // of uploads in progress in Config.UploadsDir, apart from data/staging
 // (which is emptied at start): a photographer's upload must resume after a
-// restart too. When the last byte arrives, the file goes through the same
-// Stage/Commit path as a multipart upload, the finishing PATCH answers with
-// Acervo-Asset-Id, and the tus file is deleted. Each upload belongs to the
-// user who created it; others get 404 for it.
+// restart too. When the last byte arrives, the file is staged (linked into
+// the store, not copied, when data/uploads and the store share a file
+// system) and committed like a multipart upload, the finishing PATCH
+// answers with Acervo-Asset-Id, and the tus file is deleted. Each upload
+// belongs to the user who created it; others get 404 for it.
+//
+// After a crash, data/uploads keeps every upload that can still resume:
+// its bytes up to the last one written, and its info. One whose last byte
+// arrived but whose asset was not committed (or whose answer was lost) is
+// finished by the client's next PATCH at its full offset, which answers
+// Acervo-Asset-Id like the lost one would have (the same asset, if it was
+// committed). Only what cannot resume (an info without bytes or bytes
+// without an info, from a crash while tusd created or removed them) is
+// removed at start; the rest goes when finished, terminated, or after
+// UploadExpiry without progress.
 
 const (
 	tusBase = "/api/v1/uploads/"
@@ -51,6 +64,7 @@ var tusID = regexp.MustCompile(`^[0-9a-f]{16,64}$`)
 type tusUploads struct {
 	s       *Server
 	store   filestore.FileStore
+	locker  *memorylocker.MemoryLocker
 	handler *tusd.UnroutedHandler
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -59,8 +73,9 @@ type tusUploads struct {
 type tusUserKey struct{}
 
 // tusConnKey carries the request's ResponseController to the finish hook,
-// which keeps the connection's write deadline ahead while it stages a
-// large file (tusd's own deadline runs out minutes after the last byte).
+// which keeps the connection's write deadline ahead while it hashes and
+// fsyncs a large file (tusd's own deadline runs out minutes after the last
+// byte).
 type tusConnKey struct{}
 
 func (s *Server) newTus() (*tusUploads, error) {
@@ -68,10 +83,10 @@ func (s *Server) newTus() (*tusUploads, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	t := &tusUploads{s: s, store: filestore.New(dir), stop: make(chan struct{})}
+	t := &tusUploads{s: s, store: filestore.New(dir), locker: memorylocker.New(), stop: make(chan struct{})}
 	comp := tusd.NewStoreComposer()
 	t.store.UseIn(comp)
-	memorylocker.New().UseIn(comp)
+	t.locker.UseIn(comp)
 	h, err := tusd.NewUnroutedHandler(tusd.Config{
 		StoreComposer:             comp,
 		BasePath:                  tusBase,
@@ -88,6 +103,7 @@ func (s *Server) newTus() (*tusUploads, error) {
 		return nil, err
 	}
 	t.handler = h
+	t.removeUnresumable()
 	t.sweep()
 	t.done.Add(1)
 	go t.sweepEvery(min(time.Hour, s.cfg.UploadExpiry/4))
@@ -119,6 +135,10 @@ func (t *tusUploads) serve(c echo.Context) error {
 			if err := t.sniffFirstBytes(req, id, info.Size); err != nil {
 				return err
 			}
+		}
+		if req.Method == http.MethodPatch && !info.SizeIsDeferred && info.Offset == info.Size &&
+			req.Header.Get("Upload-Offset") == strconv.FormatInt(info.Size, 10) {
+			return t.finishComplete(c, id)
 		}
 	}
 	ctx := context.WithValue(req.Context(), tusUserKey{}, user.ID)
@@ -204,35 +224,79 @@ func (t *tusUploads) beforeCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.Fi
 // the file is staged and committed like a multipart upload, so the answer
 // is sent only once the original is durable (DESIGN.md invariant 1). The
 // work must not stop if the client hangs up meanwhile (it will find the
-// asset as a duplicate when it retries), so it runs on an uncancelled
-// context.
+// asset when it retries), so it runs on an uncancelled context.
 func (t *tusUploads) finish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
-	ctx := context.WithoutCancel(ev.Context)
-	id := ev.Upload.ID
-	defer t.terminate(id)
-	up, err := t.store.GetUpload(ctx, id)
+	rc, _ := ev.Context.Value(tusConnKey{}).(*http.ResponseController)
+	asset, duplicate, err := t.commit(context.WithoutCancel(ev.Context), ev.Upload, rc)
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return tusd.HTTPResponse{}, tusError(ae)
+	case errors.Is(err, storage.ErrNoSpace):
+		return tusd.HTTPResponse{}, tusError(errNoSpace())
+	case err != nil:
+		return tusd.HTTPResponse{}, tusError(t.internal(ev.Upload.ID, err))
+	}
+	return tusd.HTTPResponse{Header: tusd.HTTPHeader{
+		"Acervo-Asset-Id":  asset.ID,
+		"Acervo-Duplicate": strconv.FormatBool(duplicate),
+	}}, nil
+}
+
+// finishComplete answers a PATCH at the full offset of an upload whose
+// bytes all arrived but which was never finished (a crash, or a failed
+// finish): tusd would answer 204 without an asset, so it is finished here,
+// under the upload's lock, as the lost PATCH would have been.
+func (t *tusUploads) finishComplete(c echo.Context, id string) error {
+	ctx := context.WithoutCancel(c.Request().Context())
+	lock, err := t.locker.NewLock(id)
 	if err != nil {
-		return tusd.HTTPResponse{}, t.internal(ev, err)
+		return err
 	}
-	r, err := up.GetReader(ctx)
+	if err := lock.Lock(c.Request().Context(), func() {}); err != nil {
+		return errorf(http.StatusLocked, "upload_locked", "La subida está en uso / the upload is in use")
+	}
+	defer lock.Unlock()
+	info, err := t.info(ctx, id)
+	if err != nil || info.Offset != info.Size {
+		return errorf(http.StatusNotFound, "not_found", "Esa subida no existe o expiró / no such upload, or it expired")
+	}
+	asset, duplicate, err := t.commit(ctx, info, http.NewResponseController(c.Response()))
 	if err != nil {
-		return tusd.HTTPResponse{}, t.internal(ev, err)
+		return err // the API's error handler logs and maps it
 	}
-	defer r.Close()
-	var src io.Reader = r
-	if rc, ok := ev.Context.Value(tusConnKey{}).(*http.ResponseController); ok {
-		src = &deadlinePusher{r: r, rc: rc}
+	h := c.Response().Header()
+	h.Set("Tus-Resumable", "1.0.0")
+	h.Set("Upload-Offset", strconv.FormatInt(info.Size, 10))
+	h.Set("Acervo-Asset-Id", asset.ID)
+	h.Set("Acervo-Duplicate", strconv.FormatBool(duplicate))
+	return c.NoContent(http.StatusNoContent)
+}
+
+// commit stages the finished upload's file and commits its asset, then
+// removes the upload, whether it committed or failed; only a crash leaves
+// it, to be finished by the client's next PATCH. rc, if any, has its
+// write deadline kept ahead meanwhile. Errors are an *apiError (415), or
+// the store's and catalog's own.
+func (t *tusUploads) commit(ctx context.Context, info tusd.FileInfo, rc *http.ResponseController) (catalog.Asset, bool, error) {
+	defer t.terminate(info.ID)
+	if rc != nil {
+		defer keepWriteDeadline(rc)()
 	}
-	staged, err := t.s.cfg.Ingester.Stage(ctx, src)
+	bin := info.Storage[filestore.StorageKeyPath]
+	if bin == "" {
+		bin = filepath.Join(t.store.Path, info.ID)
+	}
+	staged, err := t.s.cfg.Ingester.StageFile(ctx, bin)
 	if errors.Is(err, catalog.ErrUnsupportedMedia) {
 		t.s.metrics.uploadsRefused.Add(1)
-		return tusd.HTTPResponse{}, tusError(errUnsupportedMedia())
+		return catalog.Asset{}, false, errUnsupportedMedia()
 	}
 	if err != nil {
-		return tusd.HTTPResponse{}, t.internal(ev, err)
+		return catalog.Asset{}, false, fmt.Errorf("server: tus upload %s: %w", info.ID, err)
 	}
 	defer staged.Abort()
-	meta := ev.Upload.MetaData
+	meta := info.MetaData
 	fields := map[string][]string{}
 	for _, k := range tusFields {
 		if v, ok := meta[k]; ok {
@@ -242,26 +306,24 @@ func (t *tusUploads) finish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	start := time.Now()
 	asset, duplicate, err := t.s.cfg.Ingester.Commit(staged, newAssetFrom(fields, meta["filename"], meta[tusOwnerKey]))
 	if err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			return tusd.HTTPResponse{}, tusError(ae)
-		}
-		return tusd.HTTPResponse{}, t.internal(ev, err)
+		return catalog.Asset{}, false, fmt.Errorf("server: tus upload %s: %w", info.ID, err)
 	}
 	t.s.metrics.observeUpload(asset.Size, time.Since(start), duplicate)
 	if !duplicate && t.s.notifier != nil {
 		t.s.notifier.Notify()
 	}
-	return tusd.HTTPResponse{Header: tusd.HTTPHeader{
-		"Acervo-Asset-Id":  asset.ID,
-		"Acervo-Duplicate": strconv.FormatBool(duplicate),
-	}}, nil
+	return asset, duplicate, nil
+}
+
+// errNoSpace is the API's answer to a full disk (see handleError).
+func errNoSpace() error {
+	return errorf(http.StatusInsufficientStorage, "insufficient_storage", "No hay espacio en el archivo; avise al administrador / the archive's disk is full")
 }
 
 // internal logs the cause with an id and shows the client only the id.
-func (t *tusUploads) internal(ev tusd.HookEvent, err error) error {
+func (t *tusUploads) internal(upload string, err error) error {
 	id := catalog.NewID(time.Now())
-	t.s.cfg.Log.Error("tus upload failed", "error_id", id, "upload", ev.Upload.ID, "err", err)
+	t.s.cfg.Log.Error("tus upload failed", "error_id", id, "upload", upload, "err", err)
 	return tusError(errorf(http.StatusInternalServerError, "internal", "Error interno / internal error (id %s)", id))
 }
 
@@ -307,24 +369,57 @@ func (t *tusUploads) sweepEvery(every time.Duration) {
 }
 
 // sweep removes uploads abandoned for longer than UploadExpiry: neither
-// their bytes nor their info changed since.
+// their bytes nor their info changed since. Either file alone counts, so
+// a crash between tusd's two writes or removes leaves nothing forever.
 func (t *tusUploads) sweep() {
-	infos, _ := filepath.Glob(filepath.Join(t.store.Path, "*.info"))
 	cutoff := time.Now().Add(-t.s.cfg.UploadExpiry)
-	for _, info := range infos {
-		bin := strings.TrimSuffix(info, ".info")
+	for id, files := range t.uploadFiles() {
 		last := time.Time{}
-		for _, p := range []string{info, bin} {
+		for _, p := range files {
 			if st, err := os.Stat(p); err == nil && st.ModTime().After(last) {
 				last = st.ModTime()
 			}
 		}
 		if last.Before(cutoff) {
-			os.Remove(bin)
-			os.Remove(info)
-			t.s.cfg.Log.Info("tus: removed abandoned upload", "upload", filepath.Base(bin))
+			for _, p := range files {
+				os.Remove(p)
+			}
+			t.s.cfg.Log.Info("tus: removed abandoned upload", "upload", id)
 		}
 	}
+}
+
+// removeUnresumable runs at start, before any request: an upload missing
+// its bytes or its info (a crash while tusd created or removed them), or
+// whose info does not parse, can never resume, so it goes now rather than
+// after UploadExpiry.
+func (t *tusUploads) removeUnresumable() {
+	for id, files := range t.uploadFiles() {
+		if len(files) == 2 {
+			if _, err := t.info(context.Background(), id); err == nil {
+				continue
+			}
+		}
+		for _, p := range files {
+			os.Remove(p)
+		}
+		t.s.cfg.Log.Info("tus: removed an upload that cannot resume", "upload", id)
+	}
+}
+
+// uploadFiles lists the uploads folder by upload id: its bytes file (named
+// the id) and its info file (id.info), whichever exist.
+func (t *tusUploads) uploadFiles() map[string][]string {
+	entries, _ := os.ReadDir(t.store.Path)
+	out := map[string][]string{}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		id := strings.TrimSuffix(e.Name(), ".info")
+		out[id] = append(out[id], filepath.Join(t.store.Path, e.Name()))
+	}
+	return out
 }
 
 // serveTus answers the tus routes, or 501 when no uploads folder is set.
@@ -333,8 +428,9 @@ func (s *Server) serveTus(c echo.Context) error {
 		return errorf(http.StatusNotImplemented, "tus_disabled", "Las subidas reanudables no están activas / resumable uploads are not enabled")
 	}
 	// Refuse early what the disk can't hold, as multipart uploads do. A
-	// finished upload is copied into the store before its tus file goes:
-	// a creation needs room for both.
+	// finished upload is linked into the store when it can be, but copied
+	// when data/uploads is on another file system: a creation asks for
+	// room for both.
 	req := c.Request()
 	switch req.Method {
 	case http.MethodPost:
@@ -352,18 +448,23 @@ func (s *Server) serveTus(c echo.Context) error {
 	return s.tus.serve(c)
 }
 
-// deadlinePusher keeps the response's write deadline two minutes ahead
-// while the finished upload is read into staging.
-type deadlinePusher struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	last time.Time
-}
-
-func (d *deadlinePusher) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(d.last) > time.Second {
-		_ = d.rc.SetWriteDeadline(now.Add(2 * time.Minute))
-		d.last = now
-	}
-	return d.r.Read(p)
+// keepWriteDeadline keeps the response's write deadline two minutes ahead
+// until the returned func is called: hashing and fsyncing a large finished
+// upload takes longer than the deadline tusd set.
+func keepWriteDeadline(rc *http.ResponseController) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		for {
+			_ = rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

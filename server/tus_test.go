@@ -225,3 +225,68 @@ func TestTusAbandonedUploadsExpire(t *testing.T) {
 		t.Errorf("HEAD of an expired upload = %d, want 404", got)
 	}
 }
+
+// TestTusFinishAfterACrash: a crash after the last byte was written but
+// before the asset was committed leaves a complete upload. The client's
+// next PATCH at the full offset finishes it and answers Acervo-Asset-Id,
+// where tusd alone would answer 204 without an asset. Uploads that can't
+// resume (bytes without info, info without bytes) go at start; those that
+// can stay.
+func TestTusFinishAfterACrash(t *testing.T) {
+	e := start(t)
+	c := e.login()
+	data := photo(t, 1200, 900, 24)
+	path := c.tusCreate(len(data), map[string]string{"filename": "tras-el-corte.jpg"})
+	resp := c.tusPatch(path, 0, bytes.NewReader(data[:1000]))
+	resp.Body.Close()
+	other := c.tusCreate(len(data), map[string]string{"filename": "a-medias.jpg"})
+	resp = c.tusPatch(other, 0, bytes.NewReader(data[:2000]))
+	resp.Body.Close()
+	// The rest reached the file, then the server died: as tusd leaves it.
+	uploads := filepath.Join(e.data, "uploads")
+	f, err := os.OpenFile(filepath.Join(uploads, filepath.Base(path)), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(data[1000:])
+	f.Close()
+	os.WriteFile(filepath.Join(uploads, "0123456789abcdef0123456789abcdef"), []byte("sin info"), 0o600)
+	os.WriteFile(filepath.Join(uploads, "fedcba9876543210fedcba9876543210.info"), []byte(`{"ID":"fedcba9876543210fedcba9876543210"}`), 0o600)
+
+	s2, err := server.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(s2.Handler())
+	t.Cleanup(func() { srv2.Close(); s2.Close() })
+	c2 := c.on(srv2)
+	for _, name := range []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210.info"} {
+		if _, err := os.Stat(filepath.Join(uploads, name)); err == nil {
+			t.Errorf("%s, which cannot resume, is still in data/uploads", name)
+		}
+	}
+	if got := c2.tusOffset(other); got != 2000 {
+		t.Errorf("the upload in progress: offset %d after the restart, want 2000", got)
+	}
+	if got := c2.tusOffset(path); got != len(data) {
+		t.Fatalf("the complete upload: offset %d after the restart, want %d", got, len(data))
+	}
+
+	resp = c2.tusPatch(path, len(data), bytes.NewReader(nil))
+	resp.Body.Close()
+	id := resp.Header.Get("Acervo-Asset-Id")
+	if resp.StatusCode != http.StatusNoContent || id == "" || resp.Header.Get("Upload-Offset") != strconv.Itoa(len(data)) {
+		t.Fatalf("PATCH at the full offset = %d, Acervo-Asset-Id %q, Upload-Offset %q", resp.StatusCode, id, resp.Header.Get("Upload-Offset"))
+	}
+	orig, _ := c2.get("/api/v1/assets/" + id + "/original")
+	if !bytes.Equal(orig, data) {
+		t.Errorf("original is %d bytes, differs from the %d uploaded", len(orig), len(data))
+	}
+	if got := c2.tusOffset(path); got != -http.StatusNotFound {
+		t.Errorf("HEAD after finishing = %d, want 404", got)
+	}
+	assertNoFiles(t, filepath.Join(e.data, "staging"))
+	if a := c2.waitSettled(id); a.Status != catalog.StatusReady || a.Filename != "tras-el-corte.jpg" {
+		t.Errorf("asset = %s %q %s, want ready", a.Status, a.Filename, a.Error)
+	}
+}

@@ -78,6 +78,21 @@ type SpaceReporter interface {
 	FreeBytes() (int64, error)
 }
 
+// Linker is an optional ability: backends on the local file system stage a
+// file that already lies on their disk (a finished resumable upload) by
+// linking it rather than copying its bytes, so a 4 GB upload is written once.
+type Linker interface {
+	// Link stages the file at path and leaves path as it is; the file must
+	// not change afterwards. The Writer takes no writes: its Commit makes
+	// the bytes durable under key, its Abort drops the staged link. It
+	// returns ErrNotLinkable when the file is on another file system or
+	// this one has no hard links: copy the bytes then.
+	Link(ctx context.Context, path string) (Writer, error)
+}
+
+// ErrNotLinkable is returned by Linker.Link when the file cannot be linked.
+var ErrNotLinkable = errors.New("storage: cannot link the file into the store")
+
 // OSFiler is an optional ability of an Object kept in a local file: the
 // open file itself, so the server can copy it to the socket with
 // sendfile(2), which net/http does only for an *os.File. The Object still
