@@ -234,6 +234,9 @@ func serve(args []string) error {
 		return err
 	}
 	defer a.close()
+	// Uploads hash and write on all processors but one, so searches and
+	// pages stay quick during a burst of them (catalog.BulkGate).
+	a.ing.Bulk = catalog.NewBulkGate(runtime.GOMAXPROCS(0) - 1)
 	if err := firstStart(a.cat); err != nil {
 		return err
 	}

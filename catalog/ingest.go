@@ -27,6 +27,9 @@ type Ingester struct {
 	Sniff   SniffFunc
 	// JobsFor lists the first jobs of a new asset, whose Kind is set.
 	JobsFor func(NewAsset) []string
+	// Bulk, if set, is held while each chunk is hashed and written (see
+	// BulkGate), never while src is read.
+	Bulk BulkGate
 }
 
 // Ingest stores src and commits its asset: Stage then Commit.
@@ -81,7 +84,7 @@ func (in *Ingester) Stage(ctx context.Context, src io.Reader) (*Staged, error) {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: stage: %w", err)
 	}
-	size, err := copyChunked(dst, src, make([]byte, 1<<20))
+	size, err := copyChunked(gatedWriter{dst, in.Bulk}, src, make([]byte, 1<<20))
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: %w", err)
@@ -126,7 +129,7 @@ func (in *Ingester) StageFile(ctx context.Context, path string) (*Staged, error)
 	// The store fsyncs the file while it is hashed here.
 	h := sha256.New()
 	h.Write(head[:k])
-	size, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, 1<<20))
+	size, err := io.CopyBuffer(gatedWriter{h, in.Bulk}, struct{ io.Reader }{f}, make([]byte, 1<<20))
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: hash %s: %w", path, err)
@@ -223,6 +226,18 @@ func (in *Ingester) Recover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("removed %d staging entries and %d orphan blobs; requeued %d interrupted jobs, failed %d", staged, len(orphans), requeued, failed), nil
+}
+
+// gatedWriter holds a BulkGate around each Write.
+type gatedWriter struct {
+	w io.Writer
+	g BulkGate
+}
+
+func (w gatedWriter) Write(p []byte) (int, error) {
+	w.g.Enter()
+	defer w.g.Leave()
+	return w.w.Write(p)
 }
 
 // copyChunked copies src to dst, filling buf before each write. A multipart

@@ -157,6 +157,16 @@ func (t *tusUploads) serve(c echo.Context) error {
 	default:
 		route = func(http.ResponseWriter, *http.Request) {} // OPTIONS: the middleware answers
 	}
+	if req.Method == http.MethodPatch {
+		// tusd copies the body to its file itself: hold the bulk gate
+		// while it writes each piece (see catalog.BulkGate).
+		body := t.s.cfg.Ingester.Bulk.Reader(req.Body)
+		defer body.Done()
+		req.Body = struct {
+			io.Reader
+			io.Closer
+		}{body, req.Body}
+	}
 	w := &tusErrorWriter{ResponseWriter: c.Response(), s: t.s, req: req}
 	t.handler.Middleware(http.StripPrefix(tusBase, route)).ServeHTTP(w, req)
 	w.finishTus()
