@@ -189,7 +189,7 @@ func resizeRowV(out []byte, acc []int32, row func(i int) []byte, ws []int32) {
 		var w [5]int32
 		var r [5][]byte
 		for j := range k {
-			w[j], r[j] = ws[i+j], row(i + j)
+			w[j], r[j] = ws[i+j], row(i+j)
 		}
 		for j := k; j < 5; j++ { // zero-weight copies of the first row
 			r[j] = r[0]
