@@ -74,7 +74,10 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	cat := catalogtest.Open(t, nil)
-	ing := &catalog.Ingester{Catalog: cat, Store: store, Sniff: transcode.Sniff, JobsFor: transcode.JobsFor}
+	// A gate of one place, as `acervo serve` has on two cores: uploads
+	// must never wait on it for ever (a tus PATCH once held it into the
+	// finish hook, which needs it too).
+	ing := &catalog.Ingester{Catalog: cat, Store: store, Sniff: transcode.Sniff, JobsFor: transcode.JobsFor, Bulk: catalog.NewBulkGate(1)}
 	exif, err := transcode.NewExifTool(transcode.ExifToolConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,8 @@ func (s *Server) newTus() (*tusUploads, error) {
 	}
 	t := &tusUploads{s: s, store: filestore.New(dir), locker: memorylocker.New(), stop: make(chan struct{})}
 	comp := tusd.NewStoreComposer()
-	t.store.UseIn(comp)
+	// tusd writes PATCH bodies under the bulk gate (tus_gate.go).
+	gatedFileStore{t.store, s.cfg.Ingester.Bulk}.useIn(comp)
 	t.locker.UseIn(comp)
 	h, err := tusd.NewUnroutedHandler(tusd.Config{
 		StoreComposer:             comp,
@@ -156,16 +157,6 @@ func (t *tusUploads) serve(c echo.Context) error {
 		route = t.handler.DelFile
 	default:
 		route = func(http.ResponseWriter, *http.Request) {} // OPTIONS: the middleware answers
-	}
-	if req.Method == http.MethodPatch {
-		// tusd copies the body to its file itself: hold the bulk gate
-		// while it writes each piece (see catalog.BulkGate).
-		body := t.s.cfg.Ingester.Bulk.Reader(req.Body)
-		defer body.Done()
-		req.Body = struct {
-			io.Reader
-			io.Closer
-		}{body, req.Body}
 	}
 	w := &tusErrorWriter{ResponseWriter: c.Response(), s: t.s, req: req}
 	t.handler.Middleware(http.StripPrefix(tusBase, route)).ServeHTTP(w, req)
