@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -88,7 +89,11 @@ func (s *Server) serveObject(c echo.Context, key, contentType, sha, cache string
 	if f, ok := obj.(storage.OSFiler); ok {
 		content = f.OSFile()
 	}
-	http.ServeContent(sendfileWriter{c.Response()}, c.Request(), "", obj.Info().ModTime, content)
+	// No Last-Modified: the bytes are named by their SHA-256, so the
+	// strong ETag is the exact validator (If-None-Match, If-Range), and a
+	// date would only be a second, weaker one to format and parse on every
+	// thumbnail of a grid.
+	http.ServeContent(sendfileWriter{c.Response()}, c.Request(), "", time.Time{}, content)
 	return nil
 }
 

@@ -42,6 +42,7 @@ func (c *Config) withDefaults() error {
 	if c.Root == "" {
 		return errors.New("disk: Config.Root is required")
 	}
+	c.Root = filepath.Clean(c.Root)
 	if c.Staging == "" {
 		c.Staging = filepath.Join(c.Root, "staging")
 	}
@@ -77,7 +78,9 @@ func (s *Store) path(key string) (string, error) {
 	if !storage.ValidKey(key) {
 		return "", fmt.Errorf("%w: %q", storage.ErrBadKey, key)
 	}
-	return filepath.Join(s.cfg.Root, filepath.FromSlash(key)), nil
+	// A valid key is clean, relative and free of "..": joined without
+	// filepath.Join's second cleaning pass, on every file served.
+	return s.cfg.Root + string(filepath.Separator) + filepath.FromSlash(key), nil
 }
 
 // LocalPath returns the file holding key. The file may not exist.
