@@ -57,7 +57,7 @@ func runJSON(t *testing.T, bin string, env []string, want int, v any, args ...st
 // the catalog directly and `acervo verify` finds every original in it.
 func TestBackupDuringUploads(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short mode: builds and runs the binary")
 	}
 	requireTools(t, "exiftool", "djpeg")
 	bin := buildAcervo(t)
@@ -191,7 +191,7 @@ func TestBackupDuringUploads(t *testing.T) {
 // by asset id and path, each as what it is, and exits 3.
 func TestVerifyFindsDamage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short mode: builds and runs the binary")
 	}
 	requireTools(t, "exiftool", "djpeg")
 	bin := buildAcervo(t)

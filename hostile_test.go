@@ -100,7 +100,7 @@ func TestHostileMediaCorpus(t *testing.T) {
 		if t.Failed() {
 			res = "FAIL"
 		}
-		appendResultRow(t, "hostile media corpus", figure, res)
+		resultRow(t, "hostile media corpus", figure, res)
 	})
 	for i, f := range corpus {
 		results[i] = postHostile(t, a, f)

@@ -228,23 +228,3 @@ func (w *folderWatch) stop() []string {
 	defer w.mu.Unlock()
 	return w.events
 }
-
-// appendResultRow adds a row to scripts/soak's table when it runs this
-// test (ACERVO_BENCH_RESULTS names the file), and logs it either way.
-func appendResultRow(t *testing.T, cols ...string) {
-	t.Helper()
-	line := strings.Join(cols, "\t")
-	t.Logf("result: %s", line)
-	path := os.Getenv("ACERVO_BENCH_RESULTS")
-	if path == "" {
-		return
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := fmt.Fprintln(f, line); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -17,7 +17,7 @@ import (
 // photo is processed before import returns.
 func TestImportFolderTree(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short mode: builds and runs the binary")
 	}
 	requireTools(t, "exiftool", "djpeg")
 	bin := buildAcervo(t)

@@ -223,3 +223,24 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// resultRow appends one tab-separated row to the file named by
+// ACERVO_BENCH_RESULTS (scripts/bench, scripts/soak assemble the table from
+// it) and logs it either way, so a bare `go test -v` shows the figure too.
+func resultRow(t testing.TB, cols ...string) {
+	t.Helper()
+	line := strings.Join(cols, "\t")
+	t.Logf("result: %s", line)
+	path := os.Getenv("ACERVO_BENCH_RESULTS")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"io"
-	"sync"
 )
 
 // BulkGate bounds how many goroutines process upload bytes (hash them,
@@ -41,14 +40,13 @@ func (g BulkGate) Leave() {
 // gate is held while the caller processes what Read returned, from the end
 // of one Read to the start of the next, or to Done. Reading from the
 // network happens outside it. Done must be called once the copying is
-// over.
+// over, by the goroutine that reads.
 func (g BulkGate) Reader(r io.Reader) *GatedReader { return &GatedReader{r: r, g: g} }
 
 // GatedReader is what BulkGate.Reader returns.
 type GatedReader struct {
 	r    io.Reader
 	g    BulkGate
-	mu   sync.Mutex // Done may come from another goroutine than Read
 	held bool
 }
 
@@ -57,17 +55,13 @@ func (r *GatedReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if n > 0 {
 		r.g.Enter()
-		r.mu.Lock()
 		r.held = true
-		r.mu.Unlock()
 	}
 	return n, err
 }
 
 // Done gives the gate back if held.
 func (r *GatedReader) Done() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.held {
 		r.held = false
 		r.g.Leave()

@@ -230,7 +230,7 @@ func within(ds []int, maxDist int) float64 {
 // SimilarDistance was chosen.
 func TestPHashRecall(t *testing.T) {
 	if testing.Short() {
-		t.Skip("generates and hashes 1,800 pictures")
+		t.Skip("-short mode: generates and hashes 1,800 pictures")
 	}
 	rs := measureRecall(t)
 	var b strings.Builder
