@@ -119,6 +119,15 @@ func envInt(key string, def int) int {
 	return def
 }
 
+// hotCacheBytes turns ACERVO_HOT_CACHE_MB into server.Config's field, where
+// 0 would mean the default: here 0 (or less) turns the cache off.
+func hotCacheBytes(mb int) int64 {
+	if mb <= 0 {
+		return -1
+	}
+	return int64(mb) << 20
+}
+
 // archive is the opened data folder: what serve and import share.
 type archive struct {
 	data  string
@@ -282,7 +291,8 @@ func serve(args []string) error {
 		SecureCookies: *secure, TrustedProxies: nets, Log: log, Search: idx, Zone: loc,
 		UploadIdleTimeout: idleTimeout, MinFreeBytes: minFree, UploadMinRate: int64(envInt("ACERVO_UPLOAD_MIN_RATE", 0)),
 		PublicURL: strings.TrimSuffix(env("ACERVO_PUBLIC_URL", ""), "/"), SigningKey: key,
-		UploadsDir: filepath.Join(*data, "uploads"),
+		UploadsDir:    filepath.Join(*data, "uploads"),
+		HotCacheBytes: hotCacheBytes(envInt("ACERVO_HOT_CACHE_MB", 64)),
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comsoc/acervo/catalog"
 )
@@ -58,5 +59,21 @@ func TestCatalogSnapshot(t *testing.T) {
 	if err != nil || len(entries) != 1 || entries[0].User != "admin" {
 		t.Errorf("snapshot: backup audit entries %+v, %v; want one by admin", entries, err)
 	}
-	assertNoFiles(t, filepath.Join(e.data, "staging", "backup"))
+	// The handler removes its file after the last byte is sent, which may
+	// be just after the client has read it.
+	dir := filepath.Join(e.data, "staging", "backup")
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && countFiles(dir) > 0; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assertNoFiles(t, dir)
+}
+
+func countFiles(dir string) (n int) {
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }

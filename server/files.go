@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -48,7 +50,7 @@ func (s *Server) getRendition(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.serveObject(c, key, r.MIME, r.SHA256, "private, max-age=31536000")
+	return s.serveRendition(c, key, r, "private, max-age=31536000")
 }
 
 // rendition finds a derived file of a and its storage key.
@@ -67,6 +69,33 @@ func renditionKey(id, name string, r catalog.Rendition, ok bool) (catalog.Rendit
 	return r, key, err
 }
 
+// serveRendition serves a rendition from the hot cache when it is small
+// (loading it there on a miss), else streams it from the store.
+func (s *Server) serveRendition(c echo.Context, key string, r catalog.Rendition, cache string) error {
+	if !s.hot.cacheable(r.Size) {
+		return s.serveObject(c, key, r.MIME, r.SHA256, cache)
+	}
+	body := s.hot.get(r.SHA256)
+	if body == nil {
+		obj, err := s.store.Open(c.Request().Context(), key)
+		if err != nil {
+			return err
+		}
+		body = s.hot.load(r.SHA256, r.Size, obj)
+		if body == nil { // not the bytes the catalog recorded: as before
+			defer obj.Close()
+			if _, err := obj.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			return s.serveContent(c, obj, r.MIME, r.SHA256, cache)
+		}
+		obj.Close()
+	}
+	setObjectHeaders(c, r.MIME, r.SHA256, cache)
+	http.ServeContent(bufferedWriter{c.Response()}, c.Request(), "", time.Time{}, bytes.NewReader(body))
+	return nil
+}
+
 // serveObject streams a stored object with http.ServeContent, which
 // answers Range, If-Range and If-None-Match from the ETag set here.
 func (s *Server) serveObject(c echo.Context, key, contentType, sha, cache string) error {
@@ -75,16 +104,25 @@ func (s *Server) serveObject(c echo.Context, key, contentType, sha, cache string
 		return err
 	}
 	defer obj.Close()
+	return s.serveContent(c, obj, contentType, sha, cache)
+}
+
+// setObjectHeaders sets the type, the strong ETag and the caching rule.
+// Canonical keys set directly, one allocation for the values: every
+// thumbnail of a grid comes through here.
+func setObjectHeaders(c echo.Context, contentType, sha, cache string) {
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	// Canonical keys set directly, one allocation for the values: every
-	// thumbnail of a grid comes through here.
 	v := []string{contentType, `"` + sha + `"`, cache}
 	h := c.Response().Header()
 	h["Content-Type"] = v[0:1:1]
 	h["Etag"] = v[1:2:2]
 	h["Cache-Control"] = v[2:3:3]
+}
+
+func (s *Server) serveContent(c echo.Context, obj storage.Object, contentType, sha, cache string) error {
+	setObjectHeaders(c, contentType, sha, cache)
 	var content io.ReadSeeker = obj
 	if f, ok := obj.(storage.OSFiler); ok {
 		content = f.OSFile()
@@ -112,6 +150,18 @@ func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
 	n, err := io.Copy(w.Response.Writer, r)
 	w.Size += n
 	return n, err
+}
+
+// bufferedWriter copies in-memory content through a pooled buffer: given
+// to io.Copy bare, Echo's Response would have it allocate one per request.
+type bufferedWriter struct{ *echo.Response }
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (w bufferedWriter) ReadFrom(r io.Reader) (int64, error) {
+	b := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(b)
+	return io.CopyBuffer(w.Response, r, *b)
 }
 
 // attachment builds a Content-Disposition that keeps accents (RFC 6266 /

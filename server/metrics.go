@@ -54,6 +54,7 @@ func (s *Server) getMetrics(c echo.Context) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m := s.metrics
+	hotBytes, hotEntries, hotHits, hotMisses := s.hot.stats()
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -68,6 +69,10 @@ func (s *Server) getMetrics(c echo.Context) error {
 		{"acervo_uploads_refused_total", "Uploads refused as unsupported media.", "counter", float64(m.uploadsRefused.Load())},
 		{"acervo_jobs_queued", "Jobs waiting.", "gauge", float64(queued)},
 		{"acervo_jobs_running", "Jobs being worked on.", "gauge", float64(running)},
+		{"acervo_hot_cache_bytes", "Bytes of small renditions kept in memory.", "gauge", float64(hotBytes)},
+		{"acervo_hot_cache_entries", "Renditions kept in memory.", "gauge", float64(hotEntries)},
+		{"acervo_hot_cache_hits_total", "Renditions served from memory.", "counter", float64(hotHits)},
+		{"acervo_hot_cache_misses_total", "Small renditions read from the store.", "counter", float64(hotMisses)},
 		{"acervo_go_heap_bytes", "Go heap in use.", "gauge", float64(ms.HeapInuse)},
 		{"acervo_go_goroutines", "Goroutines.", "gauge", float64(runtime.NumGoroutine())},
 	} {

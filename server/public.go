@@ -316,7 +316,7 @@ func (s *Server) shareRendition(c echo.Context) error {
 	}
 	const cache = "private, no-cache"
 	if sh.Watermark == "" || !watermarkable[name] {
-		return s.serveObject(c, key, r.MIME, r.SHA256, cache)
+		return s.serveRendition(c, key, r, cache)
 	}
 	return s.serveWatermarked(c, key, r, sh.Watermark, cache)
 }

@@ -98,6 +98,10 @@ type Config struct {
 	// UploadExpiry removes tus uploads that received nothing for this long.
 	// Default 24 hours: a photographer resumes the next morning at worst.
 	UploadExpiry time.Duration
+	// HotCacheBytes is the memory kept for small renditions (thumbnails,
+	// waveforms) served over and over; see hotcache.go. Default 64 MiB,
+	// about two thousand thumbnails; negative: none.
+	HotCacheBytes int64
 }
 
 func (c *Config) withDefaults() error {
@@ -138,6 +142,9 @@ func (c *Config) withDefaults() error {
 	if c.UploadExpiry <= 0 {
 		c.UploadExpiry = 24 * time.Hour
 	}
+	if c.HotCacheBytes == 0 {
+		c.HotCacheBytes = 64 << 20
+	}
 	return c.Verify.withDefaults(c.Store)
 }
 
@@ -169,6 +176,8 @@ type Server struct {
 	ui *ui.UI
 	// backupSlot holds a token while a catalog snapshot is taken.
 	backupSlot chan struct{}
+	// hot keeps small renditions in memory; nil when disabled.
+	hot *hotCache
 }
 
 // New builds the server and its routes.
@@ -184,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 		notifier:       cfg.Jobs, clipSlots: make(chan struct{}, cfg.MaxClips),
 		verifyLimit: newTokenBuckets(cfg.Verify.PerMinute), verifySlots: make(chan struct{}, cfg.Verify.MaxConcurrent),
 		backupSlot: make(chan struct{}, 1),
+		hot:        newHotCache(cfg.HotCacheBytes),
 	}
 	// Read once: every request to a locked share link checks its cookie.
 	if s.unlockKey, err = cfg.Catalog.Secret("share-unlock"); err != nil {

@@ -117,5 +117,5 @@ func (s *Server) verifyPreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.serveObject(c, key, r.MIME, r.SHA256, "private, max-age=3600")
+	return s.serveRendition(c, key, r, "private, max-age=3600")
 }
