@@ -122,18 +122,7 @@ func TestBenchServerServeThumbs(t *testing.T) {
 	}
 	// Measure serving alone: the photos' remaining jobs (fingerprints run
 	// after a photo is ready) would otherwise share the first rounds' CPU.
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		n, err := queueDepth(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still queued or running", n)
-		}
-	}
+	waitJobsDone(t, a, 2*time.Minute)
 	fsBase := startFileServer(t, plain)
 	for i := range plainURLs {
 		plainURLs[i] = fsBase + plainURLs[i]

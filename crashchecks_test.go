@@ -112,6 +112,24 @@ func queueDepth(a *api) (int, error) {
 	return n, nil
 }
 
+// waitJobsDone waits until no job is queued or running, so what is timed
+// next is not sharing the processors with renditions and fingerprints.
+func waitJobsDone(t *testing.T, a *api, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(100 * time.Millisecond) {
+		n, err := queueDepth(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still queued or running after %v", n, limit)
+		}
+	}
+}
+
 // checkRenditions fetches each witnessed photo's thumbnail and preview.
 func checkRenditions(t *testing.T, a *api, w witnesses) {
 	t.Helper()
