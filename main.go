@@ -243,9 +243,17 @@ func serve(args []string) error {
 		return err
 	}
 	defer a.close()
-	// Uploads hash and write on all processors but one, so searches and
-	// pages stay quick during a burst of them (catalog.BulkGate).
-	a.ing.Bulk = catalog.NewBulkGate(runtime.GOMAXPROCS(0) - 1)
+	// Uploads hash and write on all processors but one, on threads of low
+	// priority, so searches and pages stay quick during a burst of them
+	// (catalog.BulkGate). Go gets a processor more for each of those
+	// threads: one the kernel sets aside for a search must not leave Go
+	// without a free processor to run that search on.
+	procs := runtime.GOMAXPROCS(0)
+	bulk := max(1, procs-1)
+	a.ing.Bulk = catalog.NewBulkGate(bulk)
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(procs + bulk)
+	}
 	if err := firstStart(a.cat); err != nil {
 		return err
 	}

@@ -20,7 +20,9 @@ func TestBulkGateNeverWaitsOnClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &Ingester{Store: store, Bulk: NewBulkGate(1), Sniff: func([]byte) (string, string, bool) { return KindDocument, "application/pdf", true }}
+	gate := NewBulkGate(1)
+	defer gate.Close()
+	in := &Ingester{Store: store, Bulk: gate, Sniff: func([]byte) (string, string, bool) { return KindDocument, "application/pdf", true }}
 
 	// A client that sent 3 MiB and then stalls.
 	stalled, feed := io.Pipe()
@@ -55,24 +57,30 @@ func TestBulkGateNeverWaitsOnClients(t *testing.T) {
 
 	// The reader form (tus bodies): held between reads, given back by Done.
 	g := NewBulkGate(1)
+	defer g.Close()
 	r := g.Reader(bytes.NewReader([]byte("abc")))
 	if _, err := r.Read(make([]byte, 2)); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case g <- struct{}{}:
+	case g.slots <- struct{}{}:
 		t.Fatal("gate free while the reader's caller processes a read")
 	default:
 	}
 	r.Done()
 	r.Done() // twice is fine
 	select {
-	case g <- struct{}{}:
-		<-g
+	case g.slots <- struct{}{}:
+		<-g.slots
 	default:
 		t.Fatal("gate still held after Done")
 	}
-	var nilGate BulkGate
+	var nilGate *BulkGate
 	nilGate.Enter()
 	nilGate.Leave()
+	ran := false
+	nilGate.Do(func() { ran = true })
+	if !ran {
+		t.Fatal("a nil gate's Do did not run its work")
+	}
 }

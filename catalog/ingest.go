@@ -29,7 +29,7 @@ type Ingester struct {
 	JobsFor func(NewAsset) []string
 	// Bulk, if set, is held while each chunk is hashed and written (see
 	// BulkGate), never while src is read.
-	Bulk BulkGate
+	Bulk *BulkGate
 }
 
 // Ingest stores src and commits its asset: Stage then Commit.
@@ -228,16 +228,15 @@ func (in *Ingester) Recover(ctx context.Context) (string, error) {
 	return fmt.Sprintf("removed %d staging entries and %d orphan blobs; requeued %d interrupted jobs, failed %d", staged, len(orphans), requeued, failed), nil
 }
 
-// gatedWriter holds a BulkGate around each Write.
+// gatedWriter does each Write on the BulkGate's threads.
 type gatedWriter struct {
 	w io.Writer
-	g BulkGate
+	g *BulkGate
 }
 
-func (w gatedWriter) Write(p []byte) (int, error) {
-	w.g.Enter()
-	defer w.g.Leave()
-	return w.w.Write(p)
+func (w gatedWriter) Write(p []byte) (n int, err error) {
+	w.g.Do(func() { n, err = w.w.Write(p) })
+	return n, err
 }
 
 // copyChunked copies src to dst, filling buf before each write. A multipart

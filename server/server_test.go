@@ -78,6 +78,7 @@ func start(t *testing.T) *env {
 	// must never wait on it for ever (a tus PATCH once held it into the
 	// finish hook, which needs it too).
 	ing := &catalog.Ingester{Catalog: cat, Store: store, Sniff: transcode.Sniff, JobsFor: transcode.JobsFor, Bulk: catalog.NewBulkGate(1)}
+	t.Cleanup(ing.Bulk.Close) // after the server's cleanup below: cleanups run last first
 	exif, err := transcode.NewExifTool(transcode.ExifToolConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // of the request) would deadlock a one-place gate on the last PATCH.
 type gatedFileStore struct {
 	filestore.FileStore
-	gate catalog.BulkGate
+	gate *catalog.BulkGate
 }
 
 // useIn registers the store as filestore.FileStore.UseIn does.
@@ -66,7 +66,7 @@ func ungated(u tusd.Upload) tusd.Upload {
 
 type gatedUpload struct {
 	tusd.Upload
-	gate catalog.BulkGate
+	gate *catalog.BulkGate
 }
 
 func (u gatedUpload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
