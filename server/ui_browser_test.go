@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -153,6 +154,55 @@ func TestUIInChromium(t *testing.T) {
 		sum := sha256.Sum256(big)
 		if a.SHA256 != hex.EncodeToString(sum[:]) {
 			t.Errorf("resumed upload stored %s, want %x", a.SHA256, sum)
+		}
+	})
+
+	t.Run("a complete upload whose last answer was lost", func(t *testing.T) {
+		// Every byte reached data/uploads but the server died before
+		// committing (as in TestTusFinishAfterACrash), and the page had
+		// remembered the upload: choosing the file again finds it complete,
+		// and the page must still get its asset.
+		b := br.with(t)
+		big := noisePhoto(t, 900, 700)
+		path := writeFile(t, dir, "Sin respuesta.jpg", big)
+		modified := time.Unix(1764000000, 0)
+		if err := os.Chtimes(path, modified, modified); err != nil {
+			t.Fatal(err)
+		}
+		c := e.login().on(srv)
+		upload := c.tusCreate(len(big), map[string]string{"filename": "Sin respuesta.jpg", "filetype": "image/jpeg"})
+		resp := c.tusPatch(upload, 0, bytes.NewReader(big[:len(big)/2]))
+		resp.Body.Close()
+		f, err := os.OpenFile(filepath.Join(e.data, "uploads", filepath.Base(upload)), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(big[len(big)/2:])
+		f.Close()
+
+		// What tus-js-client keeps in localStorage for an upload it started.
+		b.open("/upload")
+		eval[bool](b, fmt.Sprintf(`(() => {
+			const endpoint = document.getElementById("upload-form").dataset.endpoint;
+			const fp = ["tus-br", "Sin respuesta.jpg", "image/jpeg", %d, %d, endpoint].join("-");
+			localStorage.setItem("tus::" + fp + "::1", JSON.stringify({size: %d, metadata: {}, creationTime: String(new Date()), uploadUrl: location.origin + %q}));
+			return true;
+		})()`, len(big), modified.UnixMilli(), len(big), upload))
+		watch.reset()
+		b.open("/upload")
+		b.do(chromedp.SetUploadFiles("#u-files", []string{path}))
+		b.until("the finished upload with its asset", `document.querySelector('.uitem') && ["ready", "processing"].includes(document.querySelector('.uitem').dataset.state)`, time.Minute)
+		asset := eval[string](b, `document.querySelector('.uitem').dataset.assetId`)
+		sum := sha256.Sum256(big)
+		if a := e.login().waitSettled(asset); a.SHA256 != hex.EncodeToString(sum[:]) || a.Filename != "Sin respuesta.jpg" {
+			t.Errorf("stored %s %q, want %x", a.SHA256, a.Filename, sum)
+		}
+		reqs := watch.requests()
+		for _, r := range reqs {
+			if r.Method == "POST" || (r.Method == "PATCH" && r.Offset != len(big)) {
+				t.Errorf("tus requests = %v, want a HEAD and an empty PATCH at %d", reqs, len(big))
+				break
+			}
 		}
 	})
 

@@ -110,9 +110,10 @@
         setState(item, refused ? "refused" : "error", refused ? t("refused", msg) : t("error", msg));
         pump();
       },
-      onSuccess() {
+      async onSuccess() {
         item.sent = item.file.size;
         item.el.querySelector("progress").value = 1;
+        if (!item.assetId && upload.url) await finishComplete(item, upload.url);
         finished(item);
         pump();
       },
@@ -141,6 +142,27 @@
       setState(item, "paused", t("paused"));
       pump();
     }
+  }
+
+  // A resumed upload whose bytes had all reached the server, but whose
+  // last answer a crash lost: tus-js-client stops at its HEAD without a
+  // PATCH, so no answer names the asset. An empty PATCH at the full offset
+  // asks the server to finish it, as it does for any complete upload.
+  async function finishComplete(item, url) {
+    try {
+      const res = await fetch(url, {
+        method: "PATCH", credentials: "same-origin",
+        headers: {
+          "Tus-Resumable": "1.0.0", "Upload-Offset": String(item.file.size),
+          "Content-Type": "application/offset+octet-stream", "X-CSRF-Token": csrf,
+        },
+      });
+      const id = res.headers.get("Acervo-Asset-Id");
+      if (res.ok && id) {
+        item.assetId = id;
+        item.duplicate = res.headers.get("Acervo-Duplicate") === "true";
+      }
+    } catch (_) { /* finished() shows the error */ }
   }
 
   function finished(item) {
