@@ -99,7 +99,7 @@ func NewPool(cfg PoolConfig, q Queue, store storage.Store, exif *ExifTool) (*Poo
 	if err := os.MkdirAll(cfg.ScratchDir, 0o750); err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(background(context.Background()))
 	p := &Pool{cfg: cfg, queue: q, store: store, exif: exif, ctx: ctx, cancel: cancel}
 	for range cfg.Lanes {
 		p.wakes = append(p.wakes, make(chan struct{}, 1))

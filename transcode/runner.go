@@ -73,6 +73,21 @@ func (e *runError) Error() string {
 
 func (e *runError) Unwrap() error { return e.Err }
 
+// jobNice is the priority of the job pool's children (ffmpeg, the photo
+// child, pdftoppm, tesseract…): that of the upload threads
+// (catalog.BulkGate), below the server's requests, because renditions can
+// wait a moment while a search or a page cannot. Alone on the machine
+// they run at full speed all the same.
+const jobNice = 10
+
+type backgroundKey struct{}
+
+// background marks ctx as the job pool's: commands started with it run at
+// jobNice. Clips and /verify run for someone waiting, at normal priority.
+func background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
 // runCommand runs c to completion in its own process group. When ctx ends
 // first, the whole group is killed with SIGKILL (so grandchildren die too) and
 // the error reports TimedOut. The process also gets SIGKILL if this process
@@ -116,6 +131,12 @@ func startCommand(ctx context.Context, c command) (*process, error) {
 			re.TimedOut, re.Err = true, ctx.Err()
 		}
 		return nil, re
+	}
+	if ctx.Value(backgroundKey{}) != nil {
+		// The whole group, every thread of every process in it (Linux);
+		// threads and children made later inherit it. Best effort: a
+		// job at normal priority is only slower for others.
+		syscall.Setpriority(syscall.PRIO_PGRP, cmd.Process.Pid, jobNice)
 	}
 	if c.MemoryLimit > 0 {
 		lim := &unix.Rlimit{Cur: uint64(c.MemoryLimit), Max: uint64(c.MemoryLimit)}

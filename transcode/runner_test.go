@@ -1,10 +1,12 @@
 package transcode
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,4 +106,26 @@ func TestRunCommand(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
+}
+
+// The job pool's commands run at jobNice, every process of their group;
+// others keep the server's priority.
+func TestBackgroundCommandsRunAtLowPriority(t *testing.T) {
+	niceOf := func(ctx context.Context) string {
+		t.Helper()
+		var out bytes.Buffer
+		// The pause lets the priority be set after the start; the child
+		// of sh shows the whole group got it.
+		if _, err := runCommand(ctx, command{Path: "sh", Args: []string{"-c", "sleep 0.3; nice"}, Stdout: &out}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+	own := niceOf(context.Background())
+	if got := niceOf(background(context.Background())); got != strconv.Itoa(jobNice) {
+		t.Errorf("a job's command ran at nice %s, want %d", got, jobNice)
+	}
+	if own == strconv.Itoa(jobNice) {
+		t.Errorf("a command outside the job pool ran at nice %s too", own)
+	}
 }
