@@ -63,10 +63,16 @@ func (g *BulkGate) Close() {
 // Do runs f holding a place, on one of the gate's threads, and returns
 // when f has. A panic in f is raised again in the caller.
 func (g *BulkGate) Do(f func()) {
-	if g == nil {
-		f()
-		return
+	if p := <-g.Go(f); p != nil {
+		panic(p)
 	}
+}
+
+// Go hands f to one of the gate's threads, waiting only for one to take
+// it, and returns a channel that receives what f panicked with (nil when
+// it returned) once it is done; the caller works on meanwhile. With a nil
+// gate, f runs before Go returns.
+func (g *BulkGate) Go(f func()) <-chan any {
 	done := make(chan any, 1)
 	task := func() {
 		g.Enter()
@@ -74,14 +80,16 @@ func (g *BulkGate) Do(f func()) {
 		defer func() { done <- recover() }()
 		f()
 	}
+	if g == nil {
+		task()
+		return done
+	}
 	select {
 	case g.work <- task:
 	case <-g.quit:
 		task()
 	}
-	if p := <-done; p != nil {
-		panic(p)
-	}
+	return done
 }
 
 // Enter waits for a place, for callers that must do the work on their own

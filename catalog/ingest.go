@@ -27,8 +27,9 @@ type Ingester struct {
 	Sniff   SniffFunc
 	// JobsFor lists the first jobs of a new asset, whose Kind is set.
 	JobsFor func(NewAsset) []string
-	// Bulk, if set, is held while each chunk is hashed and written (see
-	// BulkGate), never while src is read.
+	// Bulk, if set, hashes and writes each chunk on its low-priority
+	// threads while the next is read (see BulkGate, copyPipelined); it is
+	// never held while src is read.
 	Bulk *BulkGate
 }
 
@@ -84,7 +85,7 @@ func (in *Ingester) Stage(ctx context.Context, src io.Reader) (*Staged, error) {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: stage: %w", err)
 	}
-	size, err := copyChunked(gatedWriter{dst, in.Bulk}, src, make([]byte, 1<<20))
+	size, err := copyPipelined(in.Bulk, dst, src)
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: %w", err)
@@ -129,7 +130,7 @@ func (in *Ingester) StageFile(ctx context.Context, path string) (*Staged, error)
 	// The store fsyncs the file while it is hashed here.
 	h := sha256.New()
 	h.Write(head[:k])
-	size, err := io.CopyBuffer(gatedWriter{h, in.Bulk}, struct{ io.Reader }{f}, make([]byte, 1<<20))
+	size, err := copyPipelined(in.Bulk, h, f)
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("catalog: ingest: hash %s: %w", path, err)
@@ -228,43 +229,58 @@ func (in *Ingester) Recover(ctx context.Context) (string, error) {
 	return fmt.Sprintf("removed %d staging entries and %d orphan blobs; requeued %d interrupted jobs, failed %d", staged, len(orphans), requeued, failed), nil
 }
 
-// gatedWriter does each Write on the BulkGate's threads.
-type gatedWriter struct {
-	w io.Writer
-	g *BulkGate
-}
-
-func (w gatedWriter) Write(p []byte) (n int, err error) {
-	w.g.Do(func() { n, err = w.w.Write(p) })
-	return n, err
-}
-
-// copyChunked copies src to dst, filling buf before each write. A multipart
-// part yields about 4 KB per Read; writing and hashing each of those costs a
-// syscall per 4 KB, which dominated uploads. Unlike io.ReadFull, it tells a
-// clean EOF from a source's own io.ErrUnexpectedEOF (a body cut short).
-func copyChunked(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+// copyPipelined copies src to dst in 512 KiB chunks, each written by the
+// gate's threads while the next is read: a multipart body is parsed on
+// the request's goroutine while the chunk before is hashed and written on
+// a bulk thread, so one upload uses two processors, and handing a chunk
+// to a bulk thread (a switch of threads each way) costs no waiting. The
+// two buffers stay 1 MiB per upload, as one chunk of 1 MiB did.
+//
+// Each chunk is filled before it is written: a multipart part yields about
+// 4 KB per Read, and writing and hashing each of those cost a syscall per
+// 4 KB, which dominated uploads. Unlike io.ReadFull, it tells a clean EOF
+// from a source's own io.ErrUnexpectedEOF (a body cut short).
+func copyPipelined(g *BulkGate, dst io.Writer, src io.Reader) (int64, error) {
+	bufs := [2][]byte{make([]byte, 512<<10), make([]byte, 512<<10)}
 	var total int64
-	for {
-		n := 0
-		var rerr error
-		for n < len(buf) && rerr == nil {
-			var m int
-			m, rerr = src.Read(buf[n:])
-			n += m
+	var inFlight <-chan any // the write of the other buffer
+	var wn int
+	var werr error
+	wait := func() error {
+		if inFlight != nil {
+			if p := <-inFlight; p != nil {
+				panic(p)
+			}
+			inFlight = nil
+			total += int64(wn)
+		}
+		return werr
+	}
+	for i := 0; ; i++ {
+		buf := bufs[i%2]
+		n, rerr := fill(src, buf)
+		if err := wait(); err != nil {
+			return total, err
 		}
 		if n > 0 {
-			w, err := dst.Write(buf[:n])
-			total += int64(w)
-			if err != nil {
-				return total, err
-			}
+			inFlight = g.Go(func() { wn, werr = dst.Write(buf[:n]) })
 		}
 		if errors.Is(rerr, io.EOF) {
-			return total, nil
+			return total, wait()
 		}
 		if rerr != nil {
+			wait()
 			return total, rerr
 		}
 	}
+}
+
+// fill reads src into buf until it is full or src ends or fails.
+func fill(src io.Reader, buf []byte) (n int, err error) {
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = src.Read(buf[n:])
+		n += m
+	}
+	return n, err
 }
