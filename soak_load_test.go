@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,12 +135,14 @@ func seedThumbs(t *testing.T, a *api, n int) []string {
 }
 
 // thumbsAndSearches starts the background load: thumbnails and searches
-// at the given rates (no searches, and a nil se, for a rate of 0).
+// at the given rates (none, and a nil *rateLoad, for a rate of 0).
 func thumbsAndSearches(a *api, thumbs []string, thumbRate, searchRate int) (th, se *rateLoad) {
-	var n atomic.Int64
-	th = startRate("thumbnails", thumbRate, func() error {
-		return getOK(a, thumbs[int(n.Add(1))%len(thumbs)])
-	})
+	if thumbRate > 0 {
+		var n atomic.Int64
+		th = startRate("thumbnails", thumbRate, func() error {
+			return getOK(a, thumbs[int(n.Add(1))%len(thumbs)])
+		})
+	}
 	if searchRate == 0 {
 		return th, nil
 	}
@@ -410,31 +410,22 @@ type uploadersResult struct {
 // their own at nice 10 (TestSoakUploaders) and returns their tally.
 func runUploaders(t *testing.T, a *api, n, sizeMB int, dur time.Duration) uploadersResult {
 	t.Helper()
-	out := fmt.Sprintf("%s/uploaders-%d.json", t.TempDir(), time.Now().UnixNano())
-	cmd := exec.Command("nice", "-n", "10", os.Args[0], "-test.run=^TestSoakUploaders$", "-test.count=1", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), "ACERVO_SOAK_UPLOADERS_OUT="+out, "ACERVO_SOAK_UPLOADERS_BASE="+a.base,
+	cmd, out := helperProcess(t, "TestSoakUploaders", []string{"nice", "-n", "10"}, "ACERVO_SOAK_UPLOADERS_BASE="+a.base,
 		"ACERVO_SOAK_UPLOADERS_TOKEN="+a.token, fmt.Sprintf("ACERVO_SOAK_UPLOADERS=%d,%d,%d", n, sizeMB, dur.Milliseconds()))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("uploaders: %v", err)
 	}
 	var r uploadersResult
-	b, err := os.ReadFile(out)
-	if err == nil {
-		err = json.Unmarshal(b, &r)
-	}
-	if err != nil {
-		t.Fatalf("uploaders' output: %v", err)
-	}
+	readResult(t, out, &r)
 	return r
 }
 
-// TestSoakUploaders is the uploaders' body, not a test of its own (see
-// runUploaders).
+// TestSoakUploaders is the uploaders' body, run by runUploaders; started
+// by go test it does nothing.
 func TestSoakUploaders(t *testing.T) {
-	out := os.Getenv("ACERVO_SOAK_UPLOADERS_OUT")
+	out := os.Getenv("ACERVO_SOAK_OUT")
 	if out == "" {
-		t.Skip("run by TestSoakLoad in a process of its own")
+		return // a helper process, like os/exec's TestHelperProcess
 	}
 	var n, sizeMB int
 	var ms int64
@@ -468,13 +459,7 @@ func TestSoakUploaders(t *testing.T) {
 	if e := firstErr.Load(); e != nil {
 		r.FirstErr = e.(string)
 	}
-	b, err := json.Marshal(r)
-	if err == nil {
-		err = os.WriteFile(out, b, 0o600)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeResult(t, out, r)
 }
 
 func tail(s string, n int) string {

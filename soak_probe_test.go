@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -47,16 +45,13 @@ type probe struct {
 	out   string
 }
 
-// startProbe runs this test binary again as TestSoakProbe: searches per
+// startProbe runs TestSoakProbe in a process of its own: searches per
 // second, and thumbRate requests per second cycling through thumbs.
 func startProbe(t *testing.T, a *api, searchRate, thumbRate int, thumbs []string) *probe {
 	t.Helper()
-	out := fmt.Sprintf("%s/probe-%d.json", t.TempDir(), time.Now().UnixNano())
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSoakProbe$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "ACERVO_SOAK_PROBE_OUT="+out, "ACERVO_SOAK_PROBE_BASE="+a.base,
+	cmd, out := helperProcess(t, "TestSoakProbe", nil, "ACERVO_SOAK_PROBE_BASE="+a.base,
 		"ACERVO_SOAK_PROBE_TOKEN="+a.token, "ACERVO_SOAK_PROBE_SEARCHES="+strconv.Itoa(searchRate),
 		"ACERVO_SOAK_PROBE_THUMBS="+strconv.Itoa(thumbRate), "ACERVO_SOAK_PROBE_THUMB_PATHS="+strings.Join(thumbs, "\n"))
-	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -76,57 +71,30 @@ func (p *probe) Stop(t *testing.T) probeResult {
 		t.Fatalf("probe: %v", err)
 	}
 	var r probeResult
-	b, err := os.ReadFile(p.out)
-	if err == nil {
-		err = json.Unmarshal(b, &r)
-	}
-	if err != nil {
-		t.Fatalf("probe output: %v", err)
-	}
+	readResult(t, p.out, &r)
 	return r
 }
 
-// TestSoakProbe is the probe's body, not a test of its own: it requests
-// at the rates it is given until its stdin closes, then writes its
-// probeResult.
+// TestSoakProbe is the probe's body, run by startProbe; started by go test
+// it does nothing. It requests at the rates it is given until its stdin
+// closes, then writes its probeResult.
 func TestSoakProbe(t *testing.T) {
-	out := os.Getenv("ACERVO_SOAK_PROBE_OUT")
+	out := os.Getenv("ACERVO_SOAK_OUT")
 	if out == "" {
-		t.Skip("run by TestSoakLoad in a process of its own")
+		return // a helper process, like os/exec's TestHelperProcess
 	}
 	searches, _ := strconv.Atoi(os.Getenv("ACERVO_SOAK_PROBE_SEARCHES"))
 	thumbRate, _ := strconv.Atoi(os.Getenv("ACERVO_SOAK_PROBE_THUMBS"))
 	thumbs := strings.Split(os.Getenv("ACERVO_SOAK_PROBE_THUMB_PATHS"), "\n")
 	a := &api{base: os.Getenv("ACERVO_SOAK_PROBE_BASE"), token: os.Getenv("ACERVO_SOAK_PROBE_TOKEN"), hc: benchClient(256)}
 
-	var loads []*rateLoad
-	var se, th *rateLoad
-	if searches > 0 {
-		var mu sync.Mutex
-		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
-		se = startRate("searches", searches, func() error {
-			mu.Lock()
-			rr := rand.New(rand.NewPCG(r.Uint64(), 0))
-			mu.Unlock()
-			return searchOnce(a, rr)
-		})
-		loads = append(loads, se)
-	}
-	if thumbRate > 0 && thumbs[0] != "" {
-		var n sync.Mutex
-		i := 0
-		th = startRate("thumbnails", thumbRate, func() error {
-			n.Lock()
-			p := thumbs[i%len(thumbs)]
-			i++
-			n.Unlock()
-			return getOK(a, p)
-		})
-		loads = append(loads, th)
-	}
+	th, se := thumbsAndSearches(a, thumbs, thumbRate, searches)
 	io.Copy(io.Discard, os.Stdin) // until the parent closes it
 	var res probeResult
-	for _, l := range loads {
+	for _, l := range []*rateLoad{se, th} {
+		if l == nil {
+			continue
+		}
 		lat := l.Stop()
 		if e := l.firstErr.Load(); e != nil && res.FirstErr == "" {
 			res.FirstErr = fmt.Sprint(e)
@@ -137,11 +105,40 @@ func TestSoakProbe(t *testing.T) {
 			res.Thumbs, res.ThumbErrs = lat, l.errs.Load()
 		}
 	}
-	b, err := json.Marshal(res)
+	writeResult(t, out, res)
+}
+
+// helperProcess prepares this test binary to run again as the test named
+// run, after the command prefix if any (e.g. nice -n 10), with env added
+// to this process's. The child writes its result, JSON, to the returned
+// path (ACERVO_SOAK_OUT): writeResult there, readResult here.
+func helperProcess(t *testing.T, run string, prefix []string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
+	out := fmt.Sprintf("%s/%s-%d.json", t.TempDir(), run, time.Now().UnixNano())
+	argv := append(prefix, os.Args[0], "-test.run=^"+run+"$", "-test.count=1", "-test.timeout=0")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), "ACERVO_SOAK_OUT="+out), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd, out
+}
+
+func writeResult(t *testing.T, path string, v any) {
+	b, err := json.Marshal(v)
 	if err == nil {
-		err = os.WriteFile(out, b, 0o600)
+		err = os.WriteFile(path, b, 0o600)
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func readResult(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		t.Fatalf("helper process output %s: %v", path, err)
 	}
 }

@@ -14,9 +14,9 @@ import (
 // processor hashing and copying, and Go's scheduler gives a search or a
 // thumbnail request queued behind them a turn only every few milliseconds
 // each: on two cores, fifty uploads made searches tens of times slower.
-// So the work goes through a few places, and Do runs it on the gate's own
-// OS threads at nice 10: Go cannot rank goroutines, but Linux ranks
-// threads, and a request people wait on then takes the processor from an
+// So the work goes through a few places, and BulkGate.Go runs it on the
+// gate's own OS threads at nice 10: Go's scheduler cannot rank goroutines,
+// but Linux ranks threads, and a request people wait on then takes the processor from an
 // upload's hashing as soon as it needs it. Uploads are bound by the disk
 // more than by the processor, so this costs them little when the machine
 // is busy and nothing when it is not. The gate is never held while waiting
@@ -28,7 +28,7 @@ type BulkGate struct {
 }
 
 // NewBulkGate returns a gate that lets n goroutines through at once, with
-// n threads of its own for Do.
+// n threads of its own for Go.
 func NewBulkGate(n int) *BulkGate {
 	n = max(1, n)
 	g := &BulkGate{slots: make(chan struct{}, n), work: make(chan func()), quit: make(chan struct{})}
@@ -38,7 +38,7 @@ func NewBulkGate(n int) *BulkGate {
 	return g
 }
 
-// thread serves Do on an OS thread of its own at low priority. It stays
+// thread serves Go on an OS thread of its own at low priority. It stays
 // locked to it: when Close ends it, the thread goes too, priority and all.
 func (g *BulkGate) thread() {
 	runtime.LockOSThread()
@@ -53,23 +53,15 @@ func (g *BulkGate) thread() {
 	}
 }
 
-// Close stops the gate's threads; Do then runs work on the caller's.
+// Close stops the gate's threads; Go then runs work on the caller's.
 func (g *BulkGate) Close() {
 	if g != nil {
 		close(g.quit)
 	}
 }
 
-// Do runs f holding a place, on one of the gate's threads, and returns
-// when f has. A panic in f is raised again in the caller.
-func (g *BulkGate) Do(f func()) {
-	if p := <-g.Go(f); p != nil {
-		panic(p)
-	}
-}
-
-// Go hands f to one of the gate's threads, waiting only for one to take
-// it, and returns a channel that receives what f panicked with (nil when
+// Go hands f to one of the gate's threads, to run holding a place,
+// waiting only for a thread to take it, and returns a channel that receives what f panicked with (nil when
 // it returned) once it is done; the caller works on meanwhile. With a nil
 // gate, f runs before Go returns.
 func (g *BulkGate) Go(f func()) <-chan any {

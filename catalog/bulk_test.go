@@ -79,8 +79,8 @@ func TestBulkGateNeverWaitsOnClients(t *testing.T) {
 	nilGate.Enter()
 	nilGate.Leave()
 	ran := false
-	nilGate.Do(func() { ran = true })
+	<-nilGate.Go(func() { ran = true })
 	if !ran {
-		t.Fatal("a nil gate's Do did not run its work")
+		t.Fatal("a nil gate's Go did not run its work")
 	}
 }
